@@ -1,0 +1,71 @@
+package session
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func BenchmarkStoreLoad(b *testing.B) {
+	s := NewStore(StoreOptions{Name: "oidcgate", Lifetime: lifetime, Secure: true, Codec: testCodec(b, "new", "old")})
+	j := jar{"ASP.NET_SessionId": "x4b2nd5vqk1lq2xg0jz3c4fa", "oidcgate": ""}
+	save(b, s, j, typicalSession(time.Time{}))
+	r := j.request()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// headerWriter is a ResponseWriter that only keeps headers, reused across
+// iterations so the benchmark measures Logins and not the recorder.
+type headerWriter http.Header
+
+func (w headerWriter) Header() http.Header       { return http.Header(w) }
+func (headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (headerWriter) WriteHeader(int)             {}
+
+func BenchmarkLoginsBeginTake(b *testing.B) {
+	l := NewLogins(LoginOptions{Name: "oidcgate", TTL: ttl, Max: 5, Secure: true, Codec: testCodec(b, "k1")})
+	st := attempt(1)
+	w := headerWriter{}
+	begin := httptest.NewRequest(http.MethodGet, "https://cora.example.com/Flowtime/", nil)
+	callback := httptest.NewRequest(http.MethodGet, "https://cora.example.com/Flowtime/", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w)
+		if err := l.Begin(w, begin, st); err != nil {
+			b.Fatal(err)
+		}
+		pair, _, _ := strings.Cut(w["Set-Cookie"][0], ";")
+		callback.Header["Cookie"] = []string{pair}
+		clear(w)
+		if _, err := l.Take(w, callback, st.State); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReplayGuardUse(b *testing.B) {
+	g := NewReplayGuard(1 << 16)
+	states := make([]string, 1<<10)
+	for i := range states {
+		states[i] = attempt(i).State
+	}
+	now := time.Now()
+	g.Now = func() time.Time { return now }
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		// Each state lives one tick, so the map stays small and sweeps run.
+		now = now.Add(time.Millisecond)
+		if err := g.Use(states[i%len(states)], now.Add(time.Millisecond)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
