@@ -1,0 +1,566 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// wants returns the "# want: …" lines at the top of a testdata file: the
+// substrings its error must contain.
+func wants(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		w, ok := strings.CutPrefix(sc.Text(), "# want: ")
+		if !ok {
+			break
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+func TestTestdata(t *testing.T) {
+	files, err := filepath.Glob("../testdata/config/*.toml")
+	if err != nil || len(files) < 30 {
+		t.Fatalf("testdata: %d files, %v", len(files), err)
+	}
+	// Relative paths in the files (client_secret_file) are relative to the
+	// module root, like the names in the want lines.
+	t.Chdir("..")
+	for _, path := range files {
+		path := strings.TrimPrefix(path, "../")
+		name := filepath.Base(path)
+		t.Run(strings.TrimSuffix(name, ".toml"), func(t *testing.T) {
+			ws := wants(t, path)
+			cfg, err := Load(path)
+			if strings.HasPrefix(name, "valid-") {
+				if err != nil {
+					t.Fatalf("Load(%q) = %v; want no error", path, err)
+				}
+				if err := cfg.Validate(); err != nil {
+					t.Fatalf("Load(%q).Validate() = %v; want nil", path, err)
+				}
+				return
+			}
+			if len(ws) == 0 {
+				t.Fatalf("%s has no # want: line", path)
+			}
+			if err == nil {
+				t.Fatalf("Load(%q) = nil error; want %q", path, ws)
+			}
+			if cfg != nil {
+				t.Errorf("Load(%q) returned a Config with its error", path)
+			}
+			for _, w := range ws {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load(%q) = %v\nwant it to contain %q", path, err, w)
+				}
+			}
+			// One problem, one message: nothing reported twice, nothing
+			// reported that the file does not expect.
+			if n := len(problems(err)); n != len(ws) {
+				t.Errorf("Load(%q) reported %d problems:\n%v\nwant %d", path, n, err, len(ws))
+			}
+		})
+	}
+}
+
+// problems splits a joined error.
+func problems(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestSeveralMistakesAtOnce(t *testing.T) {
+	t.Chdir("..")
+	const path = "testdata/config/several-mistakes.toml"
+	_, err := Load(path)
+	errs := problems(err)
+	if want := len(wants(t, path)); len(errs) != want {
+		t.Errorf("Load(%q) reported %d problems; want %d:\n%v", path, len(errs), want, err)
+	}
+	for _, e := range errs {
+		var fe *Error
+		if !errors.As(e, &fe) || fe.Line == 0 || fe.Key == "" {
+			t.Errorf("problem %q: want an *Error with key and line", e)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Load("../testdata/config/valid-minimal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, s, a, l := cfg.OpenIDConnect, cfg.Session, cfg.Authentication, cfg.Limits
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"discovery_kind (case ignored)", o.DiscoveryKind, DiscoveryDocument},
+		{"token method (case ignored)", o.TokenRequestAuthorizationMethod, ClientSecretPost},
+		{"authorization_request_http_method", o.AuthorizationRequestHTTPMethod, MethodPost},
+		{"response_mode", o.ResponseMode, ResponseModeQuery},
+		{"scopes", strings.Join(o.Scopes, " "), "openid"},
+		{"id_token_signing_alg_values", strings.Join(o.IDTokenSigningAlgValues, " "), "RS256"},
+		{"lifetime", s.Lifetime.Duration, 8 * time.Hour},
+		{"cookie_name", s.CookieName, "oidcgate"},
+		{"require_ssl", s.RequireSSL, true},
+		{"sso_enabled", a.SSOEnabled, true},
+		{"sign_out_from_sts", a.SignOutFromSTS, false},
+		{"login_url", a.LoginURL, "~/oidcServices/Signininitiation"},
+		{"logout_url", a.LogoutURL, "~/oidcServices/SignOutInitiation"},
+		{"access_denied_url", a.AccessDeniedURL, "~/AccessDenied.aspx"},
+		{"read_header_timeout", l.ReadHeaderTimeout.Duration, 10 * time.Second},
+		{"read_timeout", l.ReadTimeout.Duration, 60 * time.Second},
+		{"write_timeout", l.WriteTimeout.Duration, 120 * time.Second},
+		{"idle_timeout", l.IdleTimeout.Duration, 120 * time.Second},
+		{"max_header_bytes", l.MaxHeaderBytes, 65536},
+		{"max_callback_body_bytes", l.MaxCallbackBodyBytes, int64(65536)},
+		{"upstream_dial_timeout", l.UpstreamDialTimeout.Duration, 10 * time.Second},
+		{"upstream_response_header_timeout", l.UpstreamResponseHeaderTimeout.Duration, 60 * time.Second},
+		{"outbound_timeout", l.OutboundTimeout.Duration, 10 * time.Second},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+
+	cfg, err = Load("../testdata/config/valid-federation.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Sites[1].Inject[0].Header; got != "X-Mail-Token" {
+		t.Errorf("inject header = %q; want X-Mail-Token", got)
+	}
+	if got := cfg.Credentials[0].AuthenticationMethod; got != CredentialBody {
+		t.Errorf("authentication_method = %q; want body", got)
+	}
+	cfg, err = Load("../testdata/config/valid-store.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.OpenIDConnect.IdentityProviderCertificates[1].FindType; got != FindBySubjectName {
+		t.Errorf("certificate_find_type = %q; want FindBySubjectName", got)
+	}
+	if got := cfg.Limits.ReadHeaderTimeout.Duration; got != 5*time.Second {
+		t.Errorf("read_header_timeout = %v; want 5s", got)
+	}
+}
+
+// minimal is a valid configuration that tests add to.
+const minimal = `
+listen = ":8443"
+[tls]
+cert_file = "a.crt"
+key_file = "a.key"
+[openid_connect]
+discovery_kind = "OpenIdDiscoveryDocument"
+discovery_uri = "https://op.example.com/.well-known/openid-configuration"
+client_id = "cora"
+token_request_authorization_method = "client_secret_basic"
+[[authentication.claims]]
+claim_type = "email"
+authentication_type = "AzureAD"
+[[sites]]
+name = "Administration"
+base_url = "https://cora.example.com/Administration/"
+upstream = "http://10.0.0.5:8080/Administration/"
+`
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("OIDCGATE_T_SECRET", "from-the-environment")
+	t.Setenv("OIDCGATE_T_KIND", "jsonwebkeyset")
+	t.Setenv("OIDCGATE_T_LIFETIME", "90m")
+	t.Setenv("OIDCGATE_T_SCOPE", "profile")
+	t.Setenv("OIDCGATE_T_EMPTY", "")
+	src := strings.Replace(minimal, `discovery_kind = "OpenIdDiscoveryDocument"`, `discovery_kind = "${OIDCGATE_T_KIND}"
+client_secret = "${OIDCGATE_T_SECRET}"
+scopes = ["${OIDCGATE_T_SCOPE}", "email"]
+valid_issuer = "https://op.example.com/${OIDCGATE_T_SECRET}"
+authority = "https://op.example.com/authorize"
+token_endpoint = "https://op.example.com/token"
+logout_endpoint = "${OIDCGATE_T_EMPTY}"
+force_reauthenticate = true`, 1) + `
+[session]
+lifetime = "${OIDCGATE_T_LIFETIME}"
+`
+	cfg, err := Parse([]byte(src), "env.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.OpenIDConnect
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"client_secret", o.ClientSecret, "from-the-environment"},
+		{"discovery_kind", o.DiscoveryKind, DiscoveryJWKS},
+		{"scopes", strings.Join(o.AllScopes(), " "), "openid profile email"},
+		{"logout_endpoint", o.LogoutEndpoint, ""},
+		{"lifetime", cfg.Session.Lifetime.Duration, 90 * time.Minute},
+		{"valid_issuer (only whole values expand)", o.ValidIssuer, "https://op.example.com/${OIDCGATE_T_SECRET}"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestEnvErrors(t *testing.T) {
+	t.Setenv("OIDCGATE_T_LIFETIME", "a while")
+	tests := []struct {
+		name, add, want string
+	}{
+		{"unset", "[session]\nlifetime = \"${OIDCGATE_T_SURELY_UNSET}\"\n",
+			"env.toml:20: session.lifetime: environment variable OIDCGATE_T_SURELY_UNSET is not set"},
+		{"not a duration", "[session]\nlifetime = \"${OIDCGATE_T_LIFETIME}\"\n",
+			`env.toml:20: session.lifetime: not a duration ("a while")`},
+		{"in an array", "[[sites.inject]]\ncredential = \"${OIDCGATE_T_SURELY_UNSET}\"\n",
+			"env.toml:20: sites[0].inject[0].credential: environment variable OIDCGATE_T_SURELY_UNSET is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(minimal, `client_id = "cora"`, `client_id = "cora"`+"\nclient_secret = \"x\"", 1) + tt.add
+			_, err := Parse([]byte(src), "env.toml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse(%q) = %v; want %q", tt.add, err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "required") {
+				t.Errorf("Parse(%q) = %v; want no second complaint about the same key", tt.add, err)
+			}
+		})
+	}
+}
+
+func TestClientSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	oidc := write("oidc", "oidc-secret-from-file\r\n")
+	mail := write("mail", "mail-secret-from-file\n")
+	empty := write("empty", "\n")
+	t.Setenv("OIDCGATE_T_SECRET_FILE", oidc)
+
+	cred := func(secretLine string) string {
+		return "[[credentials]]\nname = \"mail\"\nclient_id = \"m\"\n" + secretLine +
+			"\ntoken_endpoint = \"https://login.example.com/token\"\nscopes = \"https://outlook.office365.com/.default\"\n"
+	}
+	tests := []struct {
+		name, oidcLine, credLine string
+		want                     string // substring of the error; "" for success
+	}{
+		{"both from files", `client_secret_file = "${OIDCGATE_T_SECRET_FILE}"`, `client_secret_file = "` + mail + `"`, ""},
+		{"missing file", `client_secret_file = "` + filepath.Join(dir, "nope") + `"`, `client_secret = "m"`,
+			"openid_connect.client_secret_file: " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"empty file", `client_secret_file = "` + empty + `"`, `client_secret = "m"`, "openid_connect.client_secret_file: " + empty + ": empty"},
+		{"a folder", `client_secret_file = "` + dir + `"`, `client_secret = "m"`, "not a regular file"},
+		{"credential both", `client_secret = "x"`, `client_secret = "m"` + "\nclient_secret_file = \"" + mail + `"`,
+			"credentials[0] (mail).client_secret: set client_secret or client_secret_file, not both"},
+		{"credential neither", `client_secret = "x"`, ``, "credentials[0] (mail).client_secret: required (or client_secret_file)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(minimal, `client_id = "cora"`, `client_id = "cora"`+"\n"+tt.oidcLine, 1) + cred(tt.credLine)
+			cfg, err := Parse([]byte(src), "secrets.toml")
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("Parse() = %v; want %q", err, tt.want)
+				}
+				if n := strings.Count(err.Error(), "\n") + 1; n != 1 {
+					t.Errorf("Parse() = %v; want one problem, got %d", err, n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.OpenIDConnect.ClientSecret; got != "oidc-secret-from-file" {
+				t.Errorf("openid_connect secret = %q; want oidc-secret-from-file", got)
+			}
+			if got := cfg.Credentials[0].ClientSecret; got != "mail-secret-from-file" {
+				t.Errorf("credential secret = %q; want mail-secret-from-file", got)
+			}
+		})
+	}
+}
+
+// TestSecretsNeverShown breaks every rule near a secret and checks that no
+// message and no log line repeats one.
+func TestSecretsNeverShown(t *testing.T) {
+	const (
+		secret = "Sup3rS3cretClientValue"
+		key    = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" // base64, but 26 bytes
+		legacy = "SecretLegacyKeyOf31Characters00"
+	)
+	t.Setenv("OIDCGATE_T_SECRET", secret)
+	src := strings.Replace(minimal, `client_id = "cora"`, `client_id = "cora"
+client_secret = "${OIDCGATE_T_SECRET}"
+client_secret_file = "/run/secrets/`+secret+`-not-here"`, 1) + `
+[session]
+keys = ["` + key + `"]
+cookie_encryption_key = "` + legacy + `"
+cookie_encryption_initialization_vector = "` + legacy + `!"
+[[credentials]]
+name = "mail"
+client_secret = "` + secret + `"
+client_secret_file = "/x"
+token_endpoint = "http://login.example.com/?secret=` + secret + `"
+`
+	_, err := Parse([]byte(src), "secrets.toml")
+	if err == nil {
+		t.Fatal("Parse() = nil error; want several")
+	}
+	for _, s := range []string{secret, key, legacy} {
+		if strings.Contains(err.Error(), s) && !strings.Contains(err.Error(), "/run/secrets/"+s) {
+			t.Errorf("Parse() = %v\nrepeats the secret %q", err, s)
+		}
+	}
+
+	cfg, err := Parse([]byte(strings.Replace(minimal, `client_id = "cora"`, `client_id = "cora"
+client_secret = "`+secret+`"`, 1)+"[session]\nkeys = [\"1hlJQ7kiwQU5PBVI+41tp1zFVE6CJfabStVd0BXMu5V1GW3MnOst+5I+NvQDdTJwgMEtAxZ8ryLORFC19dQrQw==\"]\n"+`
+[[credentials]]
+name = "mail"
+client_id = "m"
+client_secret = "`+secret+`"
+token_endpoint = "https://login.example.com/token"
+scopes = "s"
+`), "ok.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		log := slog.New(h)
+		log.Info("config", "config", cfg)
+		log.Info("parts", "oidc", cfg.OpenIDConnect, "session", cfg.Session, "credential", cfg.Credentials[0])
+	}
+	for _, s := range []string{secret, "1hlJQ7kiwQU5PBVI"} {
+		if strings.Contains(buf.String(), s) {
+			t.Errorf("log output repeats the secret %q:\n%s", s, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "REDACTED") {
+		t.Errorf("log output = %s; want REDACTED in place of the secrets", buf.String())
+	}
+}
+
+func TestValidateIsPure(t *testing.T) {
+	cfg, err := Load("../testdata/config/valid-discovery.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := *cfg
+	cfg.Sites[0].RawUpstream = "not a url"
+	cfg.OpenIDConnect.IDTokenSigningAlgValues = nil
+	err = cfg.Validate()
+	for _, want := range []string{
+		"valid-discovery.toml:31: sites[0].upstream: must be an absolute http(s) URL",
+		"openid_connect.id_token_signing_alg_values: must list at least one algorithm",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v; want %q", err, want)
+		}
+	}
+	if cfg.Session.CookieName != before.Session.CookieName || cfg.OpenIDConnect.IDTokenSigningAlgValues != nil {
+		t.Error("Validate changed the Config")
+	}
+
+	// A Config built in code has no file and no lines.
+	var empty Config
+	err = empty.Validate()
+	if err == nil || !strings.Contains(err.Error(), "\nlisten: required") && !strings.HasPrefix(err.Error(), "listen: required") {
+		t.Errorf("Config{}.Validate() = %v; want it to start with listen: required", err)
+	}
+}
+
+func TestSiteAccessors(t *testing.T) {
+	s := Site{Name: "Administration", RawBaseURL: "https://cora.example.com/Administration/", RawUpstream: "http://10.0.0.5:8080/Administration/"}
+	tests := []struct {
+		in, want string
+	}{
+		{"~/oidcServices/Signininitiation", "/Administration/oidcServices/Signininitiation"},
+		{"~/AccessDenied.aspx", "/Administration/AccessDenied.aspx"},
+		{"/AccessDenied.aspx", "/AccessDenied.aspx"},
+	}
+	for _, tt := range tests {
+		if got := s.Resolve(tt.in); got != tt.want {
+			t.Errorf("Resolve(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := s.BaseURL(); got == nil || got.Host != "cora.example.com" {
+		t.Errorf("BaseURL() = %v; want host cora.example.com", got)
+	}
+	if got := s.Upstream(); got == nil || got.String() != s.RawUpstream {
+		t.Errorf("Upstream() = %v; want %s", got, s.RawUpstream)
+	}
+	if got := (Site{RawBaseURL: "::"}).BaseURL(); got != nil {
+		t.Errorf("BaseURL() of a bad URL = %v; want nil", got)
+	}
+}
+
+func TestAllScopes(t *testing.T) {
+	tests := []struct {
+		scopes []string
+		want   string
+	}{
+		{nil, "openid"},
+		{[]string{"profile", "email"}, "openid profile email"},
+		{[]string{"email", "openid", "email"}, "openid email"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(OpenIDConnect{Scopes: tt.scopes}.AllScopes(), " "); got != tt.want {
+			t.Errorf("AllScopes(%q) = %q; want %q", tt.scopes, got, tt.want)
+		}
+	}
+}
+
+func TestKeyLines(t *testing.T) {
+	src := `listen = ":8443" # [not a table]
+[openid_connect]
+scopes = [
+  "openid", # ]
+  "profile",
+]
+description = """
+[[sites]]
+name = "inside a string"
+"""
+"quoted.key" = 1
+[[sites]]
+name = "a"
+[[sites.inject]]
+credential = "x"
+[[sites]]
+name = "b"
+[[sites.inject]]
+credential = "y"
+[[sites.inject]]
+header = 'z'
+[sites.extra]
+k = 1
+`
+	kl := scanKeys([]byte(src))
+	tests := []struct {
+		key  string
+		want int
+	}{
+		{"listen", 1},
+		{"openid_connect.scopes", 3},
+		{"openid_connect.description", 7},
+		{"openid_connect.quoted.key", 11},
+		{"sites[0]", 12},
+		{"sites[0].name", 13},
+		{"sites[0].inject[0].credential", 15},
+		{"sites[1].name", 17},
+		{"sites[1].inject[0].credential", 19},
+		{"sites[1].inject[1].header", 21},
+		{"sites[1].inject[1].credential", 20}, // missing: its table
+		{"sites[1].extra.k", 23},
+		{"credentials[0] (mail).client_id", 0},
+		{"openid_connect.client_id", 2},
+	}
+	for _, tt := range tests {
+		if got := kl.lineOf(tt.key); got != tt.want {
+			t.Errorf("lineOf(%q) = %d; want %d", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	known := []string{"client_id", "client_secret", "client_secret_file", "scopes", "discovery_uri"}
+	tests := []struct{ in, want string }{
+		{"client_secrte", "client_secret"},
+		{"clientSecretFile", "client_secret_file"},
+		{"ClientId", "client_id"},
+		{"scope", "scopes"},
+		{"discovery", "discovery_uri"},
+		{"listen", ""},
+	}
+	for _, tt := range tests {
+		if got := closest(tt.in, known); got != tt.want {
+			t.Errorf("closest(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestExample loads config.example.toml with the variables its header
+// documents, and checks that it documents every variable it uses.
+func TestExample(t *testing.T) {
+	const path = "../config.example.toml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(data), "\n\n")
+	var values strings.Builder // the file without its comment lines
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			values.WriteString(line + "\n")
+		}
+	}
+	used := regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`).FindAllStringSubmatch(values.String(), -1)
+	if len(used) == 0 {
+		t.Errorf("%s reads no secret from the environment", path)
+	}
+	for _, m := range used {
+		if !strings.Contains(header, m[1]) {
+			t.Errorf("%s uses ${%s} but its header does not document it", path, m[1])
+		}
+	}
+	env := map[string]string{
+		"OIDCGATE_CLIENT_SECRET":       "example-client-secret",
+		"OIDCGATE_COOKIE_KEY":          "1hlJQ7kiwQU5PBVI+41tp1zFVE6CJfabStVd0BXMu5V1GW3MnOst+5I+NvQDdTJwgMEtAxZ8ryLORFC19dQrQw==",
+		"OIDCGATE_COOKIE_KEY_PREVIOUS": "CTq4fWXUhenGyPcm4c1jGDggFdbQoKura7djePOCfvqSBP92PWOQko6K-qw8znpPBFNesvkVxaFppI9pdPeo3A",
+		"OIDCGATE_MAIL_CLIENT_SECRET":  "example-mail-secret",
+	}
+	for _, m := range used {
+		if _, ok := env[m[1]]; !ok {
+			t.Errorf("%s uses ${%s}; the test does not set it", path, m[1])
+		}
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%q) = %v", path, err)
+	}
+	names := []string{}
+	for _, s := range cfg.Sites {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"Administration", "Flowtime"}) {
+		t.Errorf("sites = %q; want Administration, Flowtime", names)
+	}
+	if cr, ok := cfg.Credential("mail"); !ok || cr.ClientSecret != "example-mail-secret" || cr.AuthenticationMethod != CredentialBody {
+		t.Errorf("Credential(mail) = %+v, %v; want the body credential with the secret from the environment", cr, ok)
+	}
+	if len(cfg.Sites[1].Inject) != 1 {
+		t.Errorf("Flowtime inject = %v; want one", cfg.Sites[1].Inject)
+	}
+}

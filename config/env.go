@@ -1,0 +1,152 @@
+package config
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// envRef matches a value that is wholly a reference: "${NAME}". Text around
+// a reference is not expanded, so a "$" in a password never surprises.
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// expandEnv replaces every string value that is a ${NAME} reference by the
+// variable's value. Enumerated values are read again after expansion, and
+// so are durations.
+func (c *Config) expandEnv(lookup func(string) (string, bool)) []error {
+	var errs []error
+	var walk func(v reflect.Value, key string)
+	resolve := func(key, ref string) (string, bool) {
+		name := envRef.FindStringSubmatch(ref)[1]
+		val, ok := lookup(name)
+		if !ok {
+			errs = append(errs, c.errorf(key, "environment variable %s is not set", name))
+		}
+		return val, ok
+	}
+	walk = func(v reflect.Value, key string) {
+		switch {
+		case v.Type() == reflect.TypeFor[Duration]():
+			d := v.Addr().Interface().(*Duration)
+			if envRef.MatchString(d.text) {
+				if val, ok := resolve(key, d.text); ok {
+					_ = d.UnmarshalText([]byte(val))
+				}
+			}
+		case v.Kind() == reflect.String:
+			if !envRef.MatchString(v.String()) {
+				return
+			}
+			val, ok := resolve(key, v.String())
+			if !ok {
+				return
+			}
+			if u, isText := v.Addr().Interface().(encoding.TextUnmarshaler); isText {
+				_ = u.UnmarshalText([]byte(val))
+			} else {
+				v.SetString(val)
+			}
+		case v.Kind() == reflect.Struct:
+			t := v.Type()
+			for i := range t.NumField() {
+				if name := tomlName(t.Field(i)); name != "" {
+					walk(v.Field(i), join(key, name))
+				}
+			}
+		case v.Kind() == reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i), key+"["+strconv.Itoa(i)+"]")
+			}
+		}
+	}
+	walk(reflect.ValueOf(c).Elem(), "")
+	return errs
+}
+
+// maxSecretFile bounds a secret file: a secret is short, and a path such
+// as /dev/zero must not hang the start.
+const maxSecretFile = 64 << 10
+
+// readSecretFiles fills ClientSecret from client_secret_file, for the
+// provider and for each credential.
+func (c *Config) readSecretFiles() []error {
+	var errs []error
+	read := func(key string, secret *string, file string) {
+		if file == "" {
+			return
+		}
+		if *secret != "" {
+			errs = append(errs, c.errorf(key+".client_secret", "set client_secret or client_secret_file, not both"))
+			return
+		}
+		s, err := readSecretFile(file)
+		if err != nil {
+			errs = append(errs, c.errorf(key+".client_secret_file", "%w", err))
+			return
+		}
+		*secret = s
+	}
+	o := &c.OpenIDConnect
+	read("openid_connect", &o.ClientSecret, o.ClientSecretFile)
+	for i := range c.Credentials {
+		cr := &c.Credentials[i]
+		read(credentialKey(i, cr.Name), &cr.ClientSecret, cr.ClientSecretFile)
+	}
+	return errs
+}
+
+// readSecretFile returns the file's content without its trailing newline.
+// Its errors name the file, never the content.
+func readSecretFile(path string) (string, error) {
+	s, err := readSecretFileOp(path)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = fmt.Errorf("%s: %w", path, pe.Err)
+	}
+	return s, err
+}
+
+func readSecretFileOp(path string) (string, error) {
+	// Stat first: opening a named pipe would wait for a writer.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s: larger than %d bytes, not a secret", path, maxSecretFile)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", errors.New(path + ": empty")
+	}
+	return s, nil
+}
+
+// credentialKey names credential i in messages with its name, which says
+// more to a reader than the index: `credentials[0] (mail)`.
+func credentialKey(i int, name string) string {
+	k := "credentials[" + strconv.Itoa(i) + "]"
+	if name != "" {
+		k += " (" + name + ")"
+	}
+	return k
+}
