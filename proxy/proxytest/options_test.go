@@ -1,0 +1,41 @@
+package proxytest_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/oidcgate/oidcgate/proxy/proxytest"
+)
+
+func TestNewRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(o *proxytest.Options)
+		want   string
+	}{
+		{name: "no client id", change: func(o *proxytest.Options) { o.ClientID = "" }, want: "ClientID is required"},
+		{name: "no client secret", change: func(o *proxytest.Options) { o.ClientSecret = "" }, want: "ClientSecret is required"},
+		{name: "no users", change: func(o *proxytest.Options) { o.Users = nil }, want: "at least one user"},
+		{name: "unnamed user", change: func(o *proxytest.Options) { o.Users = []proxytest.User{{}} }, want: "Users[0]: Name is required"},
+		{name: "same user twice", change: func(o *proxytest.Options) { o.Users = []proxytest.User{alice, {Name: "Alice"}} }, want: "used twice"},
+		{name: "interactive without password", change: func(o *proxytest.Options) { o.Interactive = true; o.Users = []proxytest.User{{Name: "x"}} }, want: "Password is required"},
+		{name: "bad auth method", change: func(o *proxytest.Options) { o.TokenAuthMethod = "private_key_jwt" }, want: "TokenAuthMethod"},
+		{name: "bad algorithm", change: func(o *proxytest.Options) { o.Algorithm = "none" }, want: "unsupported algorithm"},
+		{name: "short HMAC secret", change: func(o *proxytest.Options) { o.Algorithm = "HS256"; o.ClientSecret = "short" }, want: "at least 32 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := testOptions()
+			tt.change(&o)
+			_, err := proxytest.New(o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New(%s) = %v; want an error containing %q", tt.name, err, tt.want)
+			}
+			if err != nil && o.ClientSecret != "" && strings.Contains(err.Error(), o.ClientSecret) {
+				t.Errorf("New(%s) error reveals the client secret: %v", tt.name, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,206 @@
+package proxytest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// accessToken is an issued access token, good at the userinfo endpoint.
+type accessToken struct {
+	user    int
+	expires time.Time
+}
+
+// tokenError is an error answer of the token endpoint (RFC 6749 section 5.2).
+type tokenError struct {
+	status            int
+	code, description string
+}
+
+func (op *OP) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeTokenError(w, tokenError{http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST"})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeTokenError(w, tokenError{http.StatusBadRequest, "invalid_request", "the form cannot be read"})
+		return
+	}
+	method, id, secret := clientCredentials(r)
+	op.mu.Lock()
+	op.stats.TokenRequests++
+	op.stats.TokenAuthMethods = append(op.stats.TokenAuthMethods, method)
+	hook := op.tokenHook
+	op.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
+
+	if e := op.authenticateClient(method, id, secret, r.PostForm.Get("client_id")); e != nil {
+		writeTokenError(w, *e)
+		return
+	}
+	if gt := r.PostForm.Get("grant_type"); gt != "authorization_code" {
+		writeTokenError(w, tokenError{http.StatusBadRequest, "unsupported_grant_type", "grant_type " + strconv.Quote(gt) + " is not supported; only authorization_code is"})
+		return
+	}
+	c, e := op.redeem(id, r.PostForm)
+	if e != nil {
+		writeTokenError(w, *e)
+		return
+	}
+
+	at := rand.Text() + rand.Text()
+	u := &op.opts.Users[c.user]
+	idToken, err := op.signIDToken(u, c, at)
+	if err != nil {
+		writeTokenError(w, tokenError{http.StatusInternalServerError, "server_error", err.Error()})
+		return
+	}
+	now := op.now()
+	op.mu.Lock()
+	op.sweepLocked(now)
+	op.accessTokens[at] = &accessToken{user: c.user, expires: now.Add(tokenLifetime)}
+	op.mu.Unlock()
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": at,
+		"token_type":   "Bearer",
+		"expires_in":   int(tokenLifetime / time.Second),
+		"id_token":     idToken,
+		"scope":        c.scope,
+	})
+}
+
+// clientCredentials says how the client authenticated and with what. Basic
+// credentials are form-encoded before base64 (RFC 6749 section 2.3.1).
+func clientCredentials(r *http.Request) (method, id, secret string) {
+	bid, bsecret, basic := r.BasicAuth()
+	_, post := r.PostForm["client_secret"]
+	switch {
+	case basic && post:
+		return ClientSecretBasic + "+" + ClientSecretPost, "", ""
+	case basic:
+		return ClientSecretBasic, formUnescape(bid), formUnescape(bsecret)
+	case post:
+		return ClientSecretPost, r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	default:
+		return "none", r.PostForm.Get("client_id"), ""
+	}
+}
+
+func formUnescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func (op *OP) authenticateClient(method, id, secret, formID string) *tokenError {
+	switch {
+	case method == "none":
+		return &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication is required"}
+	case strings.Contains(method, "+"):
+		return &tokenError{http.StatusBadRequest, "invalid_request", "more than one client authentication method"}
+	case op.opts.TokenAuthMethod != "" && method != op.opts.TokenAuthMethod:
+		return &tokenError{http.StatusUnauthorized, "invalid_client", "this client must authenticate with " + op.opts.TokenAuthMethod + ", not " + method}
+	case id != op.opts.ClientID ||
+		subtle.ConstantTimeCompare([]byte(secret), []byte(op.opts.ClientSecret)) != 1:
+		return &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
+	case formID != "" && formID != id:
+		return &tokenError{http.StatusUnauthorized, "invalid_client", "client_id in the body differs from the authenticated client"}
+	}
+	return nil
+}
+
+// redeem checks the code against everything it is bound to and uses it up.
+func (op *OP) redeem(clientID string, form url.Values) (*authCode, *tokenError) {
+	bad := func(desc string) *tokenError { return &tokenError{http.StatusBadRequest, "invalid_grant", desc} }
+	code, verifier := form.Get("code"), form.Get("code_verifier")
+	now := op.now()
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	c := op.codes[code]
+	switch {
+	case code == "":
+		return nil, &tokenError{http.StatusBadRequest, "invalid_request", "code is missing"}
+	case c == nil:
+		return nil, bad("unknown or expired code")
+	case c.used && !op.codeReuse:
+		return nil, bad("code already used")
+	case !now.Before(c.expires):
+		return nil, bad("code expired")
+	case c.clientID != clientID:
+		return nil, bad("code was issued to another client")
+	case form.Get("redirect_uri") != c.redirectURI:
+		return nil, bad("redirect_uri differs from the authorization request's")
+	case verifier == "":
+		return nil, bad("code_verifier is missing")
+	case !pkceMatches(verifier, c.challenge):
+		return nil, bad("code_verifier does not match the code_challenge")
+	}
+	c.used = true
+	cp := *c
+	return &cp, nil
+}
+
+func pkceMatches(verifier, challenge string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+func writeTokenError(w http.ResponseWriter, e tokenError) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="proxytest"`)
+	}
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+}
+
+func (op *OP) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	now := op.now()
+	op.mu.Lock()
+	op.stats.UserInfoRequests++
+	fail, sub := op.failUserInfo, op.userInfoSub
+	op.mu.Unlock()
+	if fail != 0 {
+		http.Error(w, "proxytest: failing on purpose", fail)
+		return
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	op.mu.Lock()
+	t := op.accessTokens[token]
+	op.mu.Unlock()
+	if !strings.EqualFold(scheme, "Bearer") || t == nil || !now.Before(t.expires) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the access token is missing, unknown or expired"})
+		return
+	}
+	u := &op.opts.Users[t.user]
+	claims := cloneMap(u.Claims)
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	claims["sub"] = u.subject()
+	if sub != "" {
+		claims["sub"] = sub
+	}
+	writeJSON(w, http.StatusOK, claims)
+}
