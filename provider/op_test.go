@@ -1,0 +1,240 @@
+package provider
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+)
+
+// fakeOP is an OpenID provider over TLS that serves a discovery document, a
+// JWKS and WS-Federation metadata, counts requests per path, and can be
+// told to fail.
+type fakeOP struct {
+	srv     *httptest.Server
+	URL     string
+	client  *http.Client
+	closing chan struct{}
+
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	metadata []byte
+	mode     string // "": serve; "500", "garbage", "hang": fail every document
+	hits     map[string]int
+	token    http.HandlerFunc
+	userinfo http.HandlerFunc
+}
+
+const (
+	discoveryPath = "/.well-known/openid-configuration"
+	keysPath      = "/keys"
+	metadataPath  = "/federationmetadata/2007-06/federationmetadata.xml"
+)
+
+// newFakeOP starts a fake OP on a free local port.
+func newFakeOP(t testing.TB) *fakeOP {
+	op := newStoppedOP(t, reserveAddr(t))
+	op.start(t)
+	return op
+}
+
+// newStoppedOP makes a fake OP for addr without serving it: connections to
+// addr are refused until start.
+func newStoppedOP(t testing.TB, addr string) *fakeOP {
+	serverTLS, client := testTLS(t)
+	op := &fakeOP{
+		URL:     "https://" + addr,
+		client:  client,
+		closing: make(chan struct{}),
+		hits:    map[string]int{},
+	}
+	op.srv = httptest.NewUnstartedServer(http.HandlerFunc(op.serve))
+	op.srv.TLS = serverTLS
+	t.Cleanup(func() {
+		close(op.closing)
+		op.srv.Close()
+	})
+	return op
+}
+
+func (op *fakeOP) start(t testing.TB) {
+	t.Helper()
+	op.srv.Listener.Close()
+	ln, err := net.Listen("tcp", op.URL[len("https://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.srv.Listener = ln
+	op.srv.StartTLS()
+}
+
+func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	op.hits[r.URL.Path]++
+	mode, keys, metadata, token, userinfo := op.mode, op.keys, op.metadata, op.token, op.userinfo
+	op.mu.Unlock()
+
+	switch r.URL.Path {
+	case "/token":
+		if token != nil {
+			token(w, r)
+			return
+		}
+	case "/userinfo":
+		if userinfo != nil {
+			userinfo(w, r)
+			return
+		}
+	}
+	switch mode {
+	case "500":
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+		return
+	case "garbage":
+		w.Write([]byte(`{"keys": [`))
+		return
+	case "hang":
+		select {
+		case <-r.Context().Done():
+		case <-op.closing:
+		}
+		return
+	}
+	switch r.URL.Path {
+	case discoveryPath:
+		writeJSON(w, map[string]any{
+			"issuer":                                op.URL,
+			"authorization_endpoint":                op.URL + "/authorize",
+			"token_endpoint":                        op.URL + "/token",
+			"userinfo_endpoint":                     op.URL + "/userinfo",
+			"jwks_uri":                              op.URL + keysPath,
+			"end_session_endpoint":                  op.URL + "/logout",
+			"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
+		})
+	case keysPath:
+		writeJSON(w, jose.JSONWebKeySet{Keys: keys})
+	case metadataPath:
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		w.Write(metadata)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func (op *fakeOP) setKeys(keys ...testKey) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.keys = nil
+	for _, k := range keys {
+		op.keys = append(op.keys, k.public())
+	}
+}
+
+func (op *fakeOP) setMetadata(b []byte) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.metadata = b
+}
+
+func (op *fakeOP) setMode(mode string) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.mode = mode
+}
+
+func (op *fakeOP) count(path string) int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.hits[path]
+}
+
+// options are what a test provider for this OP starts from: short retries
+// and timeouts, so outage tests run in well under a second.
+func (op *fakeOP) options(kind Kind) Options {
+	o := Options{
+		Kind:             kind,
+		ClientID:         "client-1",
+		ClientSecret:     "a client secret of at least sixty-four bytes, for HS256 to HS512!!",
+		TokenAuthStyle:   oauth2.AuthStyleInHeader,
+		HTTPClient:       op.client,
+		Timeout:          2 * time.Second,
+		RetryMin:         10 * time.Millisecond,
+		RetryMax:         50 * time.Millisecond,
+		Issuer:           op.URL,
+		AuthorizationURL: op.URL + "/authorize",
+		TokenURL:         op.URL + "/token",
+		UserInfoURL:      op.URL + "/userinfo",
+	}
+	switch kind {
+	case Discovery:
+		o.URL = op.URL + discoveryPath
+		o.Issuer, o.AuthorizationURL, o.TokenURL, o.UserInfoURL = "", "", "", ""
+	case JWKS:
+		o.URL = op.URL + keysPath
+	case Federation:
+		o.URL = op.URL + metadataPath
+	}
+	return o
+}
+
+// reserveAddr returns a local address nothing listens on.
+func reserveAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// testTLS makes a server certificate for 127.0.0.1 and a client that trusts
+// it and nothing else.
+func testTLS(t testing.TB) (*tls.Config, *http.Client) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "fake OP"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	t.Cleanup(transport.CloseIdleConnections)
+	return server, &http.Client{Transport: transport}
+}
