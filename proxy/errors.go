@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// Error is a refusal or failure with what the user may read (Public) kept
+// apart from what only the log may read (Err). Reason is a fixed label for
+// logs and metrics, never built from request data.
+type Error struct {
+	Status int
+	Reason string
+	Public string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// refuse builds an *Error; handlers return it and writeError renders it.
+func refuse(status int, reason, public string, cause error) error {
+	return &Error{Status: status, Reason: reason, Public: public, Err: cause}
+}
+
+// titles are the page headings for each status a user can meet.
+var titles = map[int]string{
+	http.StatusBadRequest:                  "Sign-in could not be completed",
+	http.StatusUnauthorized:                "Sign-in refused",
+	http.StatusForbidden:                   "Access denied",
+	http.StatusNotFound:                    "Not found",
+	http.StatusMethodNotAllowed:            "Method not allowed",
+	http.StatusRequestEntityTooLarge:       "Request too large",
+	http.StatusRequestHeaderFieldsTooLarge: "Request headers too large",
+	http.StatusBadGateway:                  "The service behind this page did not answer properly",
+	http.StatusServiceUnavailable:          "Sign-in is not available right now",
+	http.StatusGatewayTimeout:              "The service behind this page took too long",
+}
+
+// writeError is the one place that turns an error into a response: an HTML
+// page with the public reason in words, and one log line with the private
+// cause. Errors that are not *Error become a bare 500.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeErrorLink(w, r, err, "", "")
+}
+
+// writeErrorLink is writeError with a button on the page.
+func (s *Server) writeErrorLink(w http.ResponseWriter, r *http.Request, err error, link, linkText string) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Status: http.StatusInternalServerError, Reason: "internal", Public: "Something went wrong inside oidcgate. The problem has been logged.", Err: err}
+	}
+	level := slog.LevelInfo
+	switch {
+	case e.Status >= 500:
+		level = slog.LevelError
+	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized:
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(r.Context(), level, "request refused",
+		slog.Int("status", e.Status),
+		slog.String("reason", e.Reason),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Any("cause", errString(e.Err)),
+	)
+	title := titles[e.Status]
+	if title == "" {
+		title = http.StatusText(e.Status)
+	}
+	renderPage(w, e.Status, page{Title: title, Message: e.Public, Status: e.Status, Link: link, LinkText: linkText})
+}
+
+// errString keeps nil causes out of the log as "<nil>" strings.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oidcgate/oidcgate/claims"
+	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/session"
+)
+
+// forward sends a signed-in request upstream. Without a session, a browser
+// navigation goes to sign-in and anything else gets 401; nothing is
+// forwarded without an identity.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user string) {
+	sess, err := st.sessions.Load(r)
+	if err == nil && sess.Site != "" && sess.Site != st.name {
+		err = session.ErrNoSession
+	}
+	if err != nil {
+		s.unauthenticated(w, r, st, err)
+		return ""
+	}
+	h := r.Header
+	claims.StripIdentity(h, st.injectHeaders()...)
+	claims.StripCookies(h, s.ownsCookie)
+	claims.Identity{
+		User:               sess.User,
+		AuthenticationType: sess.AuthenticationType,
+		Email:              sess.Email,
+		PreferredUsername:  sess.PreferredUsername,
+		Issuer:             sess.Issuer,
+	}.SetHeaders(h)
+	if err := s.injectTokens(r, st); err != nil {
+		s.writeError(w, r, err)
+		return sess.User
+	}
+	start := time.Now()
+	st.proxy.ServeHTTP(w, r)
+	st.latency.Observe(since(start))
+	return sess.User
+}
+
+// unauthenticated answers a request without a usable session. A cookie
+// that is there but cannot be trusted (tampered, made with a key this
+// server does not have) gets an error page that also clears it.
+func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, st *site, err error) {
+	login := st.signInPath + "?ReturnUrl=" + url.QueryEscape(r.URL.RequestURI())
+	if !errors.Is(err, session.ErrNoSession) && !errors.Is(err, session.ErrSessionExpired) {
+		st.sessions.Clear(w, r)
+		e := refuse(http.StatusUnauthorized, "session_cookie_invalid",
+			"Your session cookie could not be read: it was changed, or it was made with a key this server no longer has. Please sign in again.", err)
+		s.writeErrorLink(w, r, e, login, "Sign in again")
+		return
+	}
+	if isNavigation(r) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, login, http.StatusFound)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="oidcgate"`)
+	s.writeError(w, r, refuse(http.StatusUnauthorized, "unauthenticated", "This request needs a signed-in session. Sign in with a browser first.", nil))
+}
+
+// isNavigation: a browser loading a page (GET or HEAD that accepts HTML),
+// as opposed to a script or an API client.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("Sec-Fetch-Mode") != "" && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// ownsCookie reports whether a cookie is one of oidcgate's own; these never
+// reach a backend.
+func (s *Server) ownsCookie(name string) bool {
+	for _, st := range s.stores {
+		if st.Owns(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// reverseProxy forwards to the site's upstream. Rewrite (not Director)
+// starts from a request without the client's X-Forwarded-* headers; the
+// site's path prefix is replaced by the upstream's path.
+func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.ReverseProxy {
+	up := st.upstream
+	upEscaped := up.EscapedPath()
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			in, out := pr.In, pr.Out
+			out.URL.Scheme = up.Scheme
+			out.URL.Host = up.Host
+			out.Host = ""
+			out.URL.Path = up.Path + in.URL.Path[len(st.prefix):]
+			out.URL.RawPath = ""
+			if in.URL.RawPath != "" {
+				if esc := in.URL.EscapedPath(); hasPrefixFold(esc, st.prefix) {
+					out.URL.RawPath = upEscaped + esc[len(st.prefix):]
+				}
+			}
+			pr.SetXForwarded()
+		},
+		Transport:    transport,
+		ErrorHandler: s.upstreamError,
+	}
+}
+
+// upstreamError renders a backend failure: 504 when it timed out, 502
+// otherwise.
+func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		// The client went away; nobody is left to read a page.
+		return
+	}
+	if isTimeout(err) {
+		s.writeError(w, r, refuse(http.StatusGatewayTimeout, "upstream_timeout", "The site did not answer in time. Please try again.", err))
+		return
+	}
+	s.writeError(w, r, refuse(http.StatusBadGateway, "upstream_failed", "The site could not be reached. Please try again in a moment.", err))
+}
+
+func upstreamTransport(l config.Limits) *http.Transport {
+	dialer := &net.Dialer{Timeout: l.UpstreamDialTimeout.Duration, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil, // upstreams are reached directly, never through HTTP_PROXY
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   l.UpstreamDialTimeout.Duration,
+		ResponseHeaderTimeout: l.UpstreamResponseHeaderTimeout.Duration,
+		ExpectContinueTimeout: time.Second,
+	}
+}

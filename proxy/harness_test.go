@@ -1,0 +1,343 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/proxy"
+	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/session"
+)
+
+// gate is oidcgate between a test OP and a recording backend, as a browser
+// sees it.
+type gate struct {
+	t       *testing.T
+	op      *proxytest.OP
+	backend *recorder
+	srv     *httptest.Server
+	url     string // https://127.0.0.1:port
+	logs    *syncBuffer
+	// backendMark: requests before it came from a legitimate sign-in
+	// earlier in the test.
+	backendMark int
+}
+
+// setup describes one test deployment; zero values give the defaults of
+// the contract.
+type setup struct {
+	authMethod   string // GET | POST
+	tokenAuth    string // client_secret_basic | client_secret_post
+	responseMode string // query | form_post
+	signOutSTS   bool
+	sso          *bool
+	force        bool
+	keys         []string
+	rules        string // TOML of [[authentication.claims]] blocks
+	algs         string // TOML array
+	extra        string // more TOML appended
+	opOptions    proxytest.Options
+}
+
+const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
+
+var defaultUser = proxytest.User{
+	Name: "alice", Password: "alice-password",
+	Claims: map[string]any{"sub": "user-1234", "email": "alice@example.com", "preferred_username": "alice", "name": "Alice Example"},
+}
+
+func newGate(t *testing.T, s setup) *gate {
+	t.Helper()
+	if s.tokenAuth == "" {
+		s.tokenAuth = "client_secret_basic"
+	}
+	o := s.opOptions
+	o.ClientID, o.ClientSecret = testClientID, testClientSecret
+	if o.TokenAuthMethod == "" {
+		o.TokenAuthMethod = s.tokenAuth
+	}
+	if len(o.Users) == 0 {
+		o.Users = []proxytest.User{defaultUser}
+	}
+	op := proxytest.NewTLSServer(t, o)
+	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.url = "https://" + ln.Addr().String()
+	cfg, err := config.Parse([]byte(g.configTOML(s)), "test.toml")
+	if err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := proxy.New(ctx, proxy.Options{
+		Config:         cfg,
+		Logger:         slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OutboundClient: op.Client(),
+	})
+	if err != nil {
+		t.Fatalf("proxy.New: %v", err)
+	}
+	g.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv}}
+	g.srv.StartTLS()
+	t.Cleanup(g.srv.Close)
+	waitReady(t, srv)
+	return g
+}
+
+func (g *gate) configTOML(s setup) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen = %q\n[tls]\ncert_file = \"unused.crt\"\nkey_file = \"unused.key\"\n", "127.0.0.1:0")
+	fmt.Fprintf(&b, "[openid_connect]\ndiscovery_kind = \"OpenIdDiscoveryDocument\"\ndiscovery_uri = %q\n", g.op.Issuer()+"/.well-known/openid-configuration")
+	fmt.Fprintf(&b, "client_id = %q\nclient_secret = %q\n", testClientID, testClientSecret)
+	fmt.Fprintf(&b, "token_request_authorization_method = %q\n", s.tokenAuth)
+	if s.authMethod != "" {
+		fmt.Fprintf(&b, "authorization_request_http_method = %q\n", s.authMethod)
+	}
+	if s.responseMode != "" {
+		fmt.Fprintf(&b, "response_mode = %q\n", s.responseMode)
+	}
+	if s.algs != "" {
+		fmt.Fprintf(&b, "id_token_signing_alg_values = %s\n", s.algs)
+	}
+	fmt.Fprintf(&b, "force_reauthenticate = %v\n", s.force)
+	b.WriteString("[session]\n")
+	keys := s.keys
+	if keys == nil {
+		keys = []string{testKey1}
+	}
+	fmt.Fprintf(&b, "keys = [%s]\nlifetime = \"1h\"\n", quoteAll(keys))
+	sso := true
+	if s.sso != nil {
+		sso = *s.sso
+	}
+	fmt.Fprintf(&b, "[authentication]\nsso_enabled = %v\nsign_out_from_sts = %v\n", sso, s.signOutSTS)
+	rules := s.rules
+	if rules == "" {
+		rules = "[[authentication.claims]]\nclaim_type = \"email\"\nauthentication_type = \"TestOP\"\n"
+	}
+	b.WriteString(rules)
+	for _, name := range []string{"Administration", "Flowtime"} {
+		fmt.Fprintf(&b, "[[sites]]\nname = %q\nbase_url = %q\nupstream = %q\n", name, g.url+"/"+name+"/", g.backend.URL+"/"+strings.ToLower(name)+"/")
+	}
+	b.WriteString(s.extra)
+	return b.String()
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+var (
+	testKey1 = session.GenerateKey()
+	testKey2 = session.GenerateKey()
+)
+
+// waitReady waits for the provider's discovery and keys, which load in the
+// background.
+func waitReady(t *testing.T, s *proxy.Server) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if s.Ready() == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("proxy not ready: %v", s.Ready())
+}
+
+// recorder is a backend that records every request it receives.
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func newRecorder(t *testing.T) *recorder {
+	rec := &recorder{}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+		rec.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<h1>backend</h1><p>user=%s path=%s</p>", html.EscapeString(r.Header.Get("X-Forwarded-User")), html.EscapeString(r.URL.Path))
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (rec *recorder) requests() []*http.Request {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]*http.Request(nil), rec.reqs...)
+}
+
+func (rec *recorder) last(t *testing.T) *http.Request {
+	t.Helper()
+	reqs := rec.requests()
+	if len(reqs) == 0 {
+		t.Fatal("backend received no request")
+	}
+	return reqs[len(reqs)-1]
+}
+
+// browser follows redirects and submits auto-posting forms, the way a
+// browser with scripts does, and keeps cookies.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+	jar    http.CookieJar
+}
+
+func (g *gate) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	tr := g.op.Client().Transport.(*http.Transport).Clone()
+	return &browser{t: g.t, jar: jar, client: &http.Client{
+		Transport: tr,
+		Jar:       jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// page is a response with its body read.
+type response struct {
+	*http.Response
+	body string
+}
+
+// do sends one request without following anything.
+func (b *browser) do(method, target string, form url.Values, header http.Header) *response {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return &response{Response: resp, body: string(data)}
+}
+
+// visit loads target and follows redirects and auto-submitted forms until
+// a page that is neither; it returns every hop's response, the last one
+// last.
+func (b *browser) visit(target string) []*response {
+	b.t.Helper()
+	return b.follow(b.do(http.MethodGet, target, nil, nil))
+}
+
+func (b *browser) follow(r *response) []*response {
+	b.t.Helper()
+	hops := []*response{r}
+	for i := 0; i < 20; i++ {
+		switch {
+		case r.StatusCode >= 300 && r.StatusCode < 400:
+			next, err := r.Request.URL.Parse(r.Header.Get("Location"))
+			if err != nil {
+				b.t.Fatalf("bad Location %q: %v", r.Header.Get("Location"), err)
+			}
+			r = b.do(http.MethodGet, next.String(), nil, nil)
+		case r.StatusCode == http.StatusOK && autoSubmits(r.body):
+			action, form := parseForm(b.t, r)
+			r = b.do(http.MethodPost, action, form, nil)
+		default:
+			return hops
+		}
+		hops = append(hops, r)
+	}
+	b.t.Fatal("too many redirects")
+	return nil
+}
+
+var (
+	formRe   = regexp.MustCompile(`(?is)<form[^>]*action="([^"]*)"`)
+	inputRe  = regexp.MustCompile(`(?is)<input[^>]*>`)
+	nameRe   = regexp.MustCompile(`(?is)\bname="([^"]*)"`)
+	valueRe  = regexp.MustCompile(`(?is)\bvalue="([^"]*)"`)
+	submitRe = regexp.MustCompile(`(?is)<script[^>]*>[^<]*\.submit\(\)`)
+)
+
+func autoSubmits(body string) bool { return submitRe.MatchString(body) && formRe.MatchString(body) }
+
+// parseForm reads the first form's action and inputs from an HTML page.
+func parseForm(t *testing.T, r *response) (string, url.Values) {
+	t.Helper()
+	m := formRe.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no form in page:\n%s", r.body)
+	}
+	action, err := r.Request.URL.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{}
+	for _, in := range inputRe.FindAllString(r.body, -1) {
+		n := nameRe.FindStringSubmatch(in)
+		if n == nil {
+			continue
+		}
+		v := ""
+		if m := valueRe.FindStringSubmatch(in); m != nil {
+			v = html.UnescapeString(m[1])
+		}
+		form.Add(html.UnescapeString(n[1]), v)
+	}
+	return action.String(), form
+}
+
+func last(hops []*response) *response { return hops[len(hops)-1] }
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/credentials"
+)
+
+// injection attaches a client-credentials access token to every request
+// forwarded to a site, in place of whatever the client sent in that header.
+type injection struct {
+	header     string
+	credential string
+	source     *credentials.Source
+}
+
+func (st *site) injectHeaders() []string {
+	if len(st.inject) == 0 {
+		return nil
+	}
+	names := make([]string, len(st.inject))
+	for i, in := range st.inject {
+		names[i] = in.header
+	}
+	return names
+}
+
+// injectTokens sets each injected header; without its token the request is
+// not forwarded at all.
+func (s *Server) injectTokens(r *http.Request, st *site) error {
+	for _, in := range st.inject {
+		tok, err := in.source.Token(r.Context())
+		if err != nil {
+			return refuse(http.StatusBadGateway, "credential_token_failed",
+				"oidcgate could not get the access token this site needs from its authorization server. Please try again later.",
+				fmt.Errorf("credential %q: %w", in.credential, err))
+		}
+		r.Header.Set(in.header, "Bearer "+tok)
+	}
+	return nil
+}
+
+// credentialSources makes one token source per [[credentials]] entry that a
+// site injects; tokens are cached and shared by every request.
+func (s *Server) credentialSources(cfg *config.Config, client *http.Client) (map[string]*credentials.Source, error) {
+	used := map[string]bool{}
+	for _, sc := range cfg.Sites {
+		for _, in := range sc.Inject {
+			used[in.Credential] = true
+		}
+	}
+	sources := map[string]*credentials.Source{}
+	for _, c := range cfg.Credentials {
+		if !used[c.Name] {
+			continue
+		}
+		cred, err := CredentialFromConfig(c)
+		if err != nil {
+			return nil, fmt.Errorf("credentials %q: %w", c.Name, err)
+		}
+		sources[c.Name] = credentials.NewSourceWithOptions(cred, client, credentials.SourceOptions{
+			OnFetch: func(name string, err error) {
+				s.metrics.credentialGets.WithLabelValues(name, result(err)).Inc()
+				if err != nil {
+					s.log.Warn("credential token request failed", "credential", name, "error", err.Error())
+				}
+			},
+		})
+	}
+	for name := range used {
+		if sources[name] == nil {
+			return nil, fmt.Errorf("sites.inject: credential %q is not defined in [[credentials]]", name)
+		}
+	}
+	return sources, nil
+}
+
+// CredentialFromConfig turns a [[credentials]] entry into what the
+// credentials package takes.
+func CredentialFromConfig(c config.Credential) (credentials.Credential, error) {
+	m, err := credentials.ParseMethod(string(c.AuthenticationMethod))
+	if err != nil {
+		return credentials.Credential{}, err
+	}
+	return credentials.Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenEndpoint: c.TokenEndpoint, Scopes: c.Scopes, Method: m}, nil
+}

@@ -1,0 +1,322 @@
+// Package proxy is oidcgate's HTTP side: it routes requests to sites, runs
+// the OpenID Connect sign-in and sign-out endpoints, and forwards signed-in
+// requests upstream with identity headers no client can forge.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/oidcgate/oidcgate/claims"
+	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/provider"
+	"github.com/oidcgate/oidcgate/session"
+	"golang.org/x/oauth2"
+)
+
+// loginTTL is how long a sign-in attempt may take at the provider.
+const loginTTL = 10 * time.Minute
+
+// maxLoginAttempts bounds the login-state cookies one browser carries.
+const maxLoginAttempts = 5
+
+// replayGuardSize bounds the used login states remembered; at the cap new
+// sign-ins are refused rather than replays let through.
+const replayGuardSize = 200_000
+
+// Options are what New needs beyond the configuration file.
+type Options struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// OutboundClient calls the provider and token endpoints. Nil: a client
+	// with the configured outbound timeout and the system roots.
+	OutboundClient *http.Client
+	// UpstreamTransport carries forwarded requests. Nil: a transport with
+	// the configured dial and response-header timeouts.
+	UpstreamTransport http.RoundTripper
+	// Version is reported in the oidcgate_build_info metric.
+	Version string
+}
+
+// Server is the proxy's public handler.
+type Server struct {
+	log      *slog.Logger
+	provider *provider.Provider
+	logins   *session.Logins
+	replay   *session.ReplayGuard
+	rules    []claims.Rule
+	sites    []*site
+	stores   []*session.Store
+	metrics  *metrics
+	noSite   *siteCounters // requests that matched no site
+
+	clientID          string
+	scopes            string
+	postAuthorization bool
+	formPost          bool
+	forceReauth       bool
+	signOutFromSTS    bool
+	lifetime          time.Duration
+	maxCallbackBody   int64
+}
+
+// New builds the server from a validated configuration. The provider's
+// discovery and keys are fetched in the background until ctx ends; the
+// server answers sign-ins with 503 until they are there.
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("proxy: no configuration")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	oc := cfg.OpenIDConnect
+	outbound := o.OutboundClient
+	if outbound == nil {
+		outbound = &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration}
+	}
+
+	m := newMetrics(o.Version)
+	po := ProviderOptions(cfg, outbound)
+	po.OnFetch = func(source string, err error) {
+		m.keyFetches.WithLabelValues(source, result(err)).Inc()
+		if err != nil {
+			log.Warn("provider fetch failed", "source", source, "error", err.Error())
+			return
+		}
+		log.Debug("provider fetch", "source", source)
+	}
+	prov, err := provider.New(ctx, po)
+	if err != nil {
+		return nil, fmt.Errorf("openid_connect: %w", err)
+	}
+
+	codec, err := sessionCodec(cfg.Session)
+	if err != nil {
+		return nil, err
+	}
+	if codec.generated {
+		log.Warn("session: no keys configured; a random key was made for this process: sessions end when it restarts, and replicas cannot share them. Set [session] keys (oidcgate genkey).")
+	}
+
+	s := &Server{
+		log:      log,
+		provider: prov,
+		metrics:  m,
+		noSite:   m.siteCounters(""),
+		logins: session.NewLogins(session.LoginOptions{
+			Name:          cfg.Session.CookieName,
+			TTL:           loginTTL,
+			Max:           maxLoginAttempts,
+			Secure:        true, // TLS always ends here
+			CrossSitePost: oc.ResponseMode == config.ResponseModeFormPost,
+			Codec:         codec.codec,
+		}),
+		replay:            session.NewReplayGuard(replayGuardSize),
+		clientID:          oc.ClientID,
+		scopes:            strings.Join(oc.AllScopes(), " "),
+		postAuthorization: oc.AuthorizationRequestHTTPMethod == config.MethodPost,
+		formPost:          oc.ResponseMode == config.ResponseModeFormPost,
+		forceReauth:       oc.ForceReauthenticate,
+		signOutFromSTS:    cfg.Authentication.SignOutFromSTS,
+		lifetime:          cfg.Session.Lifetime.Duration,
+		maxCallbackBody:   cfg.Limits.MaxCallbackBodyBytes,
+	}
+	for _, r := range cfg.Authentication.Claims {
+		s.rules = append(s.rules, claims.Rule{ClaimType: r.ClaimType, OriginalIssuer: r.OriginalIssuer, AuthenticationType: r.AuthenticationType})
+	}
+
+	transport := o.UpstreamTransport
+	if transport == nil {
+		transport = upstreamTransport(cfg.Limits)
+	}
+	store := func(name string) *session.Store {
+		st := session.NewStore(session.StoreOptions{
+			Name:     name,
+			Lifetime: s.lifetime,
+			Secure:   cfg.Session.RequireSSL,
+			Codec:    codec.codec,
+		})
+		s.stores = append(s.stores, st)
+		return st
+	}
+	var shared *session.Store
+	if cfg.Authentication.SSOEnabled {
+		shared = store(cfg.Session.CookieName)
+	}
+	creds, err := s.credentialSources(cfg, outbound)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range cfg.Sites {
+		st, err := s.newSite(cfg, sc, transport)
+		if err != nil {
+			return nil, err
+		}
+		st.sessions = shared
+		st.counters = m.siteCounters(st.name)
+		st.latency = m.upstream.WithLabelValues(st.name)
+		if st.sessions == nil {
+			st.sessions = store(cfg.Session.CookieName + "-" + cookieSafe(sc.Name))
+			st.ownSession = true
+		}
+		for _, inj := range sc.Inject {
+			st.inject = append(st.inject, injection{header: http.CanonicalHeaderKey(inj.Header), credential: inj.Credential, source: creds[inj.Credential]})
+		}
+		s.sites = append(s.sites, st)
+	}
+	// Longest prefix first, so "/a/b/" wins over "/a/".
+	sort.SliceStable(s.sites, func(i, j int) bool { return len(s.sites[i].prefix) > len(s.sites[j].prefix) })
+	m.gauge("oidcgate_provider_keys", "Signing keys loaded from the provider or the certificate store.", func() float64 { return float64(prov.Stats().Keys) })
+	m.gauge("oidcgate_replay_guard_states", "Used login states remembered to refuse replays.", func() float64 { return float64(s.replay.Len()) })
+	return s, nil
+}
+
+func (s *Server) newSite(cfg *config.Config, sc config.Site, transport http.RoundTripper) (*site, error) {
+	base := sc.BaseURL()
+	up := sc.Upstream()
+	if base == nil || up == nil {
+		return nil, fmt.Errorf("sites %q: base_url and upstream must be valid URLs", sc.Name)
+	}
+	a := cfg.Authentication
+	st := &site{
+		name:         sc.Name,
+		hostname:     strings.ToLower(base.Hostname()),
+		port:         base.Port(),
+		prefix:       base.Path,
+		signInPath:   sc.Resolve(a.LoginURL),
+		callbackPath: sc.Resolve("~/oidcServices/signinresponse"),
+		signOutPath:  sc.Resolve(a.LogoutURL),
+		deniedPath:   sc.Resolve(a.AccessDeniedURL),
+		baseURL:      base.String(),
+		upstream:     up,
+	}
+	st.redirectURI = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: st.callbackPath}).String()
+	st.proxy = s.reverseProxy(st, transport)
+	return st, nil
+}
+
+// ServeHTTP is the edge: it gives the request an id, routes it, and
+// records one log line and the request metrics for its outcome.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestID(r.Header.Get("X-Request-Id"))
+	r.Header.Set("X-Request-Id", id)
+	w.Header().Set("X-Request-Id", id)
+	lw := &logWriter{ResponseWriter: w, status: http.StatusOK}
+
+	st, user := s.dispatch(lw, r)
+
+	siteName := ""
+	counters := s.noSite
+	if st != nil {
+		siteName, counters = st.name, st.counters
+	}
+	counters.observe(lw.status)
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("site", siteName),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", lw.status),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("user", user),
+		slog.String("request_id", id),
+	)
+}
+
+// dispatch routes a request to its site and to the endpoint it asks for;
+// everything that is not one of oidcgate's own endpoints is forwarded, if
+// the request carries a session. It returns the site and, when known, the
+// user.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string) {
+	st, bare := s.route(r)
+	switch {
+	case st == nil:
+		s.writeError(w, r, refuse(http.StatusNotFound, "no_site", "No site is served at this address.", nil))
+	case bare:
+		target := st.prefix
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+	case strings.EqualFold(r.URL.Path, st.signInPath):
+		s.signIn(w, r, st)
+	case strings.EqualFold(r.URL.Path, st.callbackPath):
+		return st, s.signInResponse(w, r, st)
+	case strings.EqualFold(r.URL.Path, st.signOutPath):
+		s.signOut(w, r, st)
+	case strings.EqualFold(r.URL.Path, st.deniedPath):
+		s.accessDenied(w, r, st)
+	default:
+		return st, s.forward(w, r, st)
+	}
+	return st, ""
+}
+
+// Ready reports whether users can sign in: the provider's endpoints and
+// keys are known.
+func (s *Server) Ready() error { return s.provider.Ready() }
+
+// Provider exposes the provider for the admin endpoints and `check -online`.
+func (s *Server) Provider() *provider.Provider { return s.provider }
+
+// ProviderOptions maps [openid_connect] to the provider package's options.
+func ProviderOptions(cfg *config.Config, client *http.Client) provider.Options {
+	oc := cfg.OpenIDConnect
+	style := oauth2.AuthStyleInHeader
+	if oc.TokenRequestAuthorizationMethod == config.ClientSecretPost {
+		style = oauth2.AuthStyleInParams
+	}
+	var certs []provider.Certificate
+	for _, c := range oc.IdentityProviderCertificates {
+		certs = append(certs, provider.Certificate{Name: c.Name, FindType: string(c.FindType), FindValue: c.FindValue, Location: c.Location, Valid: c.Valid})
+	}
+	return provider.Options{
+		Kind:             providerKind(oc.DiscoveryKind),
+		URL:              oc.DiscoveryURI,
+		ClientID:         oc.ClientID,
+		ClientSecret:     oc.ClientSecret,
+		Algorithms:       oc.IDTokenSigningAlgValues,
+		Issuer:           oc.ValidIssuer,
+		AuthorizationURL: oc.Authority,
+		TokenURL:         oc.TokenEndpoint,
+		EndSessionURL:    oc.LogoutEndpoint,
+		TokenAuthStyle:   style,
+		Certificates:     certs,
+		HTTPClient:       client,
+		Timeout:          cfg.Limits.OutboundTimeout.Duration,
+	}
+}
+
+func providerKind(k config.DiscoveryKind) provider.Kind {
+	switch k {
+	case config.DiscoveryJWKS:
+		return provider.JWKS
+	case config.DiscoveryFederation:
+		return provider.Federation
+	case config.DiscoveryStore:
+		return provider.Store
+	default:
+		return provider.Discovery
+	}
+}
+
+// cookieSafe turns a site name into a cookie-name fragment.
+func cookieSafe(name string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(name) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

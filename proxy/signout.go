@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/oidcgate/oidcgate/session"
+)
+
+// signOut ends the session here and, with sign_out_from_sts, at the
+// provider too: the browser goes to the end-session endpoint with the ID
+// token as a hint and comes back to the site.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request, st *site) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		s.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
+		return
+	}
+	sess, _ := st.sessions.Load(r)
+	st.sessions.Clear(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	if s.signOutFromSTS {
+		if target := s.endSessionURL(st, sess); target != "" {
+			s.log.Info("sign-out", "site", st.name, "at_provider", true)
+			http.Redirect(w, r, target, http.StatusFound)
+			return
+		}
+	}
+	s.log.Info("sign-out", "site", st.name, "at_provider", false)
+	renderPage(w, http.StatusOK, page{
+		Title:    "You are signed out",
+		Message:  "You have been signed out of " + st.name + ".",
+		Link:     st.prefix,
+		LinkText: "Sign in again",
+	})
+}
+
+// endSessionURL is the provider's end-session endpoint (discovered, or
+// logout_endpoint) with id_token_hint and post_logout_redirect_uri; "" when
+// the provider has none.
+func (s *Server) endSessionURL(st *site, sess *session.Session) string {
+	ep, err := s.provider.Endpoints()
+	if err != nil || ep.EndSession == "" {
+		return ""
+	}
+	target, err := url.Parse(ep.EndSession)
+	if err != nil {
+		return ""
+	}
+	q := target.Query()
+	q.Set("client_id", s.clientID)
+	q.Set("post_logout_redirect_uri", st.baseURL)
+	if sess != nil && sess.IDToken != "" {
+		q.Set("id_token_hint", sess.IDToken)
+	}
+	target.RawQuery = q.Encode()
+	return target.String()
+}
+
+// accessDenied is the page a signed-in user without a matching claims rule
+// lands on.
+func (s *Server) accessDenied(w http.ResponseWriter, r *http.Request, st *site) {
+	renderPage(w, http.StatusForbidden, page{
+		Title:   "Access denied",
+		Message: "Your account is not allowed to use " + st.name + ". If you think it should be, ask your administrator to grant access.",
+		Status:  http.StatusForbidden,
+	})
+}

@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+
+	"github.com/oidcgate/oidcgate/session"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// site is one [[sites]] entry, ready to answer: the host and path prefix it
+// owns, its own endpoints as absolute paths, and the reverse proxy to its
+// upstream.
+type site struct {
+	name     string
+	hostname string // lower case
+	port     string // "" matches any port
+	prefix   string // "/Administration/", as configured
+
+	signInPath, callbackPath, signOutPath, deniedPath string
+	redirectURI                                       string // absolute callback URL registered at the provider
+	baseURL                                           string
+
+	upstream *url.URL
+	proxy    *httputil.ReverseProxy
+	sessions *session.Store
+	// ownSession: single sign-on is off, so this site's sessions are
+	// bound to it and kept in a cookie of its own.
+	ownSession bool
+	inject     []injection
+
+	counters *siteCounters
+	latency  prometheus.Observer
+}
+
+// route finds the site for a request by host and longest path prefix;
+// sites are sorted longest prefix first. It also reports whether the path is
+// the prefix without its trailing slash ("/Administration"), which is
+// redirected to the prefix the way IIS does.
+func (s *Server) route(r *http.Request) (st *site, bare bool) {
+	hostname, port := splitHost(r.Host)
+	for _, c := range s.sites {
+		if !strings.EqualFold(hostname, c.hostname) || (c.port != "" && port != c.port) {
+			continue
+		}
+		if hasPrefixFold(r.URL.Path, c.prefix) {
+			return c, false
+		}
+		if strings.EqualFold(r.URL.Path, c.prefix[:len(c.prefix)-1]) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+func splitHost(hostport string) (host, port string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport, ""
+	}
+	return host, port
+}

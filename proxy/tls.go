@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// certReloader serves the certificate in cert_file/key_file and picks up a
+// replaced pair without a restart: at most once a second a handshake looks
+// at the files' modification times and size, and reloads when they changed.
+// A pair that fails to load (half-written, mismatched) leaves the previous
+// certificate in service.
+type certReloader struct {
+	certFile, keyFile string
+	onReload          func(err error)
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	stamp   string
+	checked time.Time
+}
+
+func newCertReloader(certFile, keyFile string, onReload func(error)) (*certReloader, error) {
+	c := &certReloader{certFile: certFile, keyFile: keyFile, onReload: onReload}
+	stamp, err := c.fileStamp()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.load(stamp); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.checked) >= time.Second {
+		c.checked = now
+		if stamp, err := c.fileStamp(); err == nil && stamp != c.stamp {
+			err := c.load(stamp)
+			if c.onReload != nil {
+				c.onReload(err)
+			}
+		}
+	}
+	return c.cert, nil
+}
+
+// NotAfter is the expiry of the certificate in service.
+func (c *certReloader) NotAfter() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cert == nil || c.cert.Leaf == nil {
+		return time.Time{}
+	}
+	return c.cert.Leaf.NotAfter
+}
+
+func (c *certReloader) load(stamp string) error {
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return fmt.Errorf("tls: load %s and %s: %w", c.certFile, c.keyFile, err)
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return fmt.Errorf("tls: parse %s: %w", c.certFile, err)
+		}
+	}
+	c.cert = &cert
+	c.stamp = stamp
+	return nil
+}
+
+func (c *certReloader) fileStamp() (string, error) {
+	var stamp string
+	for _, name := range []string{c.certFile, c.keyFile} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return "", fmt.Errorf("tls: %w", err)
+		}
+		stamp += fmt.Sprintf("%d/%d;", fi.ModTime().UnixNano(), fi.Size())
+	}
+	return stamp, nil
+}
