@@ -18,12 +18,6 @@ func main() {
 	os.Exit(code)
 }
 
-// command is one subcommand: it parses its own flags from args and returns
-// the process exit code.
-type command func(ctx context.Context, args []string, stdout, stderr io.Writer) int
-
-var commands = map[string]command{}
-
 const usage = `usage: oidcgate <command> [flags]
 
 commands:
@@ -33,6 +27,7 @@ commands:
   genkey                                  print a new random cookie key
   demo                                    try oidcgate on this machine
   version                                 print version information
+  healthcheck [-url URL]                  probe an admin endpoint (for container health checks)
 `
 
 // run is main without the process: tests call it directly.
@@ -46,8 +41,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	cmd, ok := commands[name]
-	if !ok {
+	// Each subcommand lives in its own file, parses its own flags and
+	// returns the process exit code.
+	var cmd func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	switch name {
+	case "serve":
+		cmd = serveCmd
+	case "check":
+		cmd = checkCmd
+	case "credentials":
+		cmd = credentialsCmd
+	case "genkey":
+		cmd = genkeyCmd
+	case "demo":
+		cmd = demoCmd
+	case "version":
+		cmd = versionCmd
+	case "healthcheck":
+		cmd = healthcheckCmd
+	default:
 		fmt.Fprintf(stderr, "oidcgate: unknown command %q\n\n%s", name, usage)
 		return 2
 	}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/oidcgate/oidcgate/config"
+)
+
+func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration `file` (TOML)")
+	online := fs.Bool("online", false, "also fetch the provider's discovery document, keys or metadata and request a token for every credential")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "oidcgate check: -config FILE is required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stdout, "%s: %d problem(s):\n%s\n", *path, countErrors(err), indent(err))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: configuration is valid (%d site(s), discovery %s)\n", *path, len(cfg.Sites), cfg.OpenIDConnect.DiscoveryKind)
+	if !*online {
+		return 0
+	}
+	return checkOnline(ctx, cfg, stdout)
+}
+
+// indent prints every joined error on a line of its own.
+func indent(err error) string {
+	var b strings.Builder
+	for i, line := range errorLines(err) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("  - ")
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func countErrors(err error) int { return len(errorLines(err)) }
+
+func errorLines(err error) []string {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var lines []string
+		for _, e := range joined.Unwrap() {
+			lines = append(lines, errorLines(e)...)
+		}
+		return lines
+	}
+	return strings.Split(err.Error(), "\n")
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcgate/oidcgate/config"
+)
+
+func TestDemoFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{name: "unknown flag", args: []string{"-config", "x.toml"}, code: 2, want: "flag provided but not defined: -config"},
+		{name: "extra argument", args: []string{"now"}, code: 2, want: `unexpected arguments ["now"]`},
+		{name: "log level", args: []string{"-log-level", "loud"}, code: 2, want: `-log-level "loud"`},
+		{name: "log format", args: []string{"-log-format", "xml"}, code: 2, want: `-log-format "xml"`},
+		{name: "listen", args: []string{"-listen", "localhost"}, code: 1, want: "want host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCmd(t, append([]string{"demo"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("demo %q = %d, %q; want %d and %q", tt.args, code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestDemoRunsUntilStopped(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "demo.toml")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "-listen", "127.0.0.1:0", "-write-config", file}, &stdout, &stderr)
+	}()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no instructions after 20s:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := config.Load(file); err != nil {
+		t.Errorf("config.Load(%q) = %v; want the written file to load", file, err)
+	}
+	if !strings.Contains(stderr.String(), "level=INFO msg=\"oidcgate serving\"") {
+		t.Errorf("stderr lacks a text log line from the proxy:\n%s", stderr.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("demo exited %d after a stop signal; want 0\n%s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+}
+
+func TestDemoStoppedWhileStarting(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"demo", "-listen", "127.0.0.1:0"}, &stdout, &stderr); code != 0 {
+		t.Errorf("demo with its context already ended = %d; want 0\n%s", code, stderr.String())
+	}
+}
