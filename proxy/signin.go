@@ -228,8 +228,11 @@ func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, st *site, sta
 		return login, refuse(http.StatusBadRequest, "state_site", "This sign-in was started for another site."+again, nil)
 	}
 	if err := s.replay.Use(state, login.Created.Add(loginTTL)); err != nil {
-		if errors.Is(err, session.ErrReplayGuardFull) {
+		switch {
+		case errors.Is(err, session.ErrReplayGuardFull):
 			return login, refuse(http.StatusServiceUnavailable, "replay_guard_full", "Too many sign-ins are in progress. Please try again in a minute.", err)
+		case errors.Is(err, session.ErrLoginExpired):
+			return login, refuse(http.StatusBadRequest, "state_expired", "This sign-in took too long and has expired."+again, err)
 		}
 		return login, refuse(http.StatusBadRequest, "state_replayed", "This sign-in answer was already used."+again, err)
 	}

@@ -60,8 +60,10 @@ func (s *Server) endSessionURL(st *site, sess *session.Session) string {
 // lands on.
 func (s *Server) accessDenied(w http.ResponseWriter, r *http.Request, st *site) {
 	renderPage(w, http.StatusForbidden, page{
-		Title:   "Access denied",
-		Message: "Your account is not allowed to use " + st.name + ". If you think it should be, ask your administrator to grant access.",
-		Status:  http.StatusForbidden,
+		Title:    "Access denied",
+		Message:  "Your account is not allowed to use " + st.name + ". If you think it should be, ask your administrator to grant access.",
+		Status:   http.StatusForbidden,
+		Link:     st.signOutPath,
+		LinkText: "Sign in as someone else",
 	})
 }
