@@ -33,7 +33,8 @@ func safeReturnURL(raw, prefix string) string {
 	if !strings.HasSuffix(clean, "/") && strings.HasSuffix(u.Path, "/") {
 		clean += "/"
 	}
-	if !hasPrefixFold(clean+"/", prefix) {
+	if !hasPrefixFold(clean, prefix) {
+		// The site's root without its slash is the site's root.
 		return prefix
 	}
 	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()

@@ -13,7 +13,8 @@ func TestSafeReturnURL(t *testing.T) {
 		{"/Administration/", "/Administration/"},
 		{"/Administration/page.aspx?id=1&x=%2F", "/Administration/page.aspx?id=1&x=%2F"},
 		{"/administration/page", "/administration/page"},
-		{"/Administration", "/Administration"}, // the bare prefix redirects to the site
+		{"/Administration", site},
+		{"/AdministrAtion", site},
 		{"https://evil.example/Administration/", site},
 		{"//evil.example/Administration/", site},
 		{`/\evil.example`, site},

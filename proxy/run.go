@@ -52,6 +52,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range s.Provider().Warnings() {
+		log.Warn(w)
+	}
 
 	s.metrics.gauge("oidcgate_tls_certificate_expiry_timestamp_seconds", "When the TLS certificate in service expires (Unix time).",
 		func() float64 { return float64(certs.NotAfter().Unix()) })
