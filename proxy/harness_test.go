@@ -30,6 +30,7 @@ type gate struct {
 	op      *proxytest.OP
 	backend *recorder
 	srv     *httptest.Server
+	server  *proxy.Server
 	url     string // https://127.0.0.1:port
 	logs    *syncBuffer
 	// backendMark: requests before it came from a legitimate sign-in
@@ -51,6 +52,15 @@ type setup struct {
 	algs         string // TOML array
 	extra        string // more TOML appended
 	opOptions    proxytest.Options
+
+	kind        string // discovery_kind; "" = OpenIdDiscoveryDocument
+	validIssuer string // valid_issuer; without discovery "" means the OP's issuer
+	// certs returns the [[openid_connect.identity_provider_certificates]]
+	// blocks of a Store deployment, made from the OP's certificates.
+	certs       func(op *proxytest.OP) string
+	secret      string                 // client secret; "" = testClientSecret
+	beforeStart func(op *proxytest.OP) // runs before proxy.New, e.g. to break the OP
+	noWait      bool                   // do not wait for the provider to be ready
 }
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
@@ -67,6 +77,9 @@ func newGate(t *testing.T, s setup) *gate {
 	}
 	o := s.opOptions
 	o.ClientID, o.ClientSecret = testClientID, testClientSecret
+	if s.secret != "" {
+		o.ClientSecret = s.secret
+	}
 	if o.TokenAuthMethod == "" {
 		o.TokenAuthMethod = s.tokenAuth
 	}
@@ -85,6 +98,9 @@ func newGate(t *testing.T, s setup) *gate {
 	if err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
+	if s.beforeStart != nil {
+		s.beforeStart(op)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := proxy.New(ctx, proxy.Options{
@@ -95,18 +111,43 @@ func newGate(t *testing.T, s setup) *gate {
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
+	g.server = srv
 	g.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv}}
 	g.srv.StartTLS()
 	t.Cleanup(g.srv.Close)
-	waitReady(t, srv)
+	if !s.noWait {
+		waitReady(t, srv)
+	}
 	return g
 }
 
 func (g *gate) configTOML(s setup) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen = %q\n[tls]\ncert_file = \"unused.crt\"\nkey_file = \"unused.key\"\n", "127.0.0.1:0")
-	fmt.Fprintf(&b, "[openid_connect]\ndiscovery_kind = \"OpenIdDiscoveryDocument\"\ndiscovery_uri = %q\n", g.op.Issuer()+"/.well-known/openid-configuration")
-	fmt.Fprintf(&b, "client_id = %q\nclient_secret = %q\n", testClientID, testClientSecret)
+	b.WriteString("[openid_connect]\n")
+	e := g.op.Endpoints()
+	switch s.kind {
+	case "", "OpenIdDiscoveryDocument":
+		fmt.Fprintf(&b, "discovery_kind = \"OpenIdDiscoveryDocument\"\ndiscovery_uri = %q\n", e.Discovery)
+		if s.validIssuer != "" {
+			fmt.Fprintf(&b, "valid_issuer = %q\n", s.validIssuer)
+		}
+	default:
+		fmt.Fprintf(&b, "discovery_kind = %q\n", s.kind)
+		if uri := map[string]string{"JsonWebKeySet": e.JWKS, "Federation": e.FederationMetadata}[s.kind]; uri != "" {
+			fmt.Fprintf(&b, "discovery_uri = %q\n", uri)
+		}
+		issuer := s.validIssuer
+		if issuer == "" {
+			issuer = e.Issuer
+		}
+		fmt.Fprintf(&b, "valid_issuer = %q\nauthority = %q\ntoken_endpoint = %q\nlogout_endpoint = %q\n", issuer, e.Authorization, e.Token, e.EndSession)
+	}
+	secret := testClientSecret
+	if s.secret != "" {
+		secret = s.secret
+	}
+	fmt.Fprintf(&b, "client_id = %q\nclient_secret = %q\n", testClientID, secret)
 	fmt.Fprintf(&b, "token_request_authorization_method = %q\n", s.tokenAuth)
 	if s.authMethod != "" {
 		fmt.Fprintf(&b, "authorization_request_http_method = %q\n", s.authMethod)
@@ -118,6 +159,9 @@ func (g *gate) configTOML(s setup) string {
 		fmt.Fprintf(&b, "id_token_signing_alg_values = %s\n", s.algs)
 	}
 	fmt.Fprintf(&b, "force_reauthenticate = %v\n", s.force)
+	if s.certs != nil {
+		b.WriteString(s.certs(g.op))
+	}
 	b.WriteString("[session]\n")
 	keys := s.keys
 	if keys == nil {
