@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -24,8 +27,43 @@ const actionTimeout = 20 * time.Second
 // were made for, with the page's address and text, and save a screenshot
 // named after the test (failed-….png).
 type Browser struct {
-	t   testing.TB
-	ctx context.Context
+	t    testing.TB
+	ctx  context.Context
+	navs *navigations
+}
+
+// Navigation is one document request the tab sent: every page load, form
+// submission and redirect, in order.
+type Navigation struct {
+	Method, URL string
+}
+
+type navigations struct {
+	mu   sync.Mutex
+	list []Navigation
+}
+
+// record keeps the tab's document requests. It runs in chromedp's event
+// loop, so it only appends.
+func (n *navigations) record(ev any) {
+	if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Type == network.ResourceTypeDocument && e.Request != nil {
+		n.mu.Lock()
+		n.list = append(n.list, Navigation{Method: e.Request.Method, URL: e.Request.URL})
+		n.mu.Unlock()
+	}
+}
+
+// open starts the tab and the recording of its navigations.
+func open(t testing.TB, ctx context.Context, what string) *Browser {
+	t.Helper()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("e2e: %s: %v", what, err)
+	}
+	b := &Browser{t: t, ctx: ctx, navs: &navigations{}}
+	if err := chromedp.Listen(ctx, b.navs.record); err != nil {
+		t.Fatalf("e2e: %s: listen: %v", what, err)
+	}
+	return b
 }
 
 // NewBrowser starts chromium with a fresh profile, and stops it when the
@@ -62,10 +100,7 @@ func NewBrowser(t testing.TB) *Browser {
 	})
 	// The first run starts the browser; it must not carry a timeout, which
 	// would end the whole browser.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("e2e: start chromium %s: %v", exe, err)
-	}
-	return &Browser{t: t, ctx: ctx}
+	return open(t, ctx, "start chromium "+exe)
 }
 
 // NewTab opens another tab of the same browser (same cookies), for test t.
@@ -73,10 +108,14 @@ func (b *Browser) NewTab(t testing.TB) *Browser {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("e2e: open tab: %v", err)
-	}
-	return &Browser{t: t, ctx: ctx}
+	return open(t, ctx, "open tab")
+}
+
+// Navigations returns the tab's document requests so far, in order.
+func (b *Browser) Navigations() []Navigation {
+	b.navs.mu.Lock()
+	defer b.navs.mu.Unlock()
+	return slices.Clone(b.navs.list)
 }
 
 // Context is the tab's chromedp context, for steps the helpers lack. Derive
@@ -160,15 +199,40 @@ func (b *Browser) PageText() string {
 }
 
 // WaitText waits until the page's visible text contains s, and returns it.
+// It polls from Go rather than with chromedp.Poll, whose script fails when
+// the page it runs in navigates away (a click that submits a form, a
+// redirect chain still under way): here that only means "not yet".
 func (b *Browser) WaitText(s string) string {
 	b.t.Helper()
-	b.Do(fmt.Sprintf("wait for text %q", s),
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](fmt.Sprintf("document.body && document.body.innerText.includes(%q)", s),
-				chromedp.WithPollingInterval(100*time.Millisecond))(ctx, t)
-			return err
-		}))
-	return b.PageText()
+	expr := fmt.Sprintf("!!document.body && document.body.innerText.includes(%q)", s)
+	deadline := time.Now().Add(actionTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && found {
+			return b.PageText()
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("not found after %s", actionTimeout)
+			}
+			b.fail(fmt.Sprintf("wait for text %q", s), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Status is the HTTP status of the page the tab shows (after redirects).
+func (b *Browser) Status() int {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("navigation")[0]?.responseStatus ?? 0`))
+	if err != nil {
+		b.fail("read the status", err)
+	}
+	return n
 }
 
 // URL is the address of the page the tab shows.

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/proxy"
 )
 
 // GateSite is one [[sites]] entry.
@@ -47,6 +50,7 @@ type GateOptions struct {
 	ForceReauthenticate        bool
 
 	SessionKeys    []string // empty: one fresh key
+	CookieName     string   // empty: left out (oidcgate's default); gates sharing a host in one browser need their own
 	SSO            bool
 	SignOutFromSTS bool
 	Rules          []GateRule
@@ -125,6 +129,9 @@ func (o GateOptions) TOML() string {
 
 	b.WriteString("\n[session]\n")
 	kv("keys", keys)
+	if o.CookieName != "" {
+		kv("cookie_name", o.CookieName)
+	}
 	kv("lifetime", "8h")
 	kv("require_ssl", true)
 
@@ -263,6 +270,93 @@ func StartGate(t testing.TB, o GateOptions) *Gate {
 	}
 }
 
+// Listener is a loopback listener on a free port, for RunGate: taking the
+// port before the provider starts (its redirect URIs name it) leaves no
+// window for another process to take it.
+func Listener(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("e2e: listen: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// RunGate runs oidcgate in this process on ln, the way `oidcgate serve`
+// does: o rendered as TOML and read back by config.Parse, served by
+// proxy.Run. Outbound calls trust o.Cert, as SSL_CERT_FILE does for
+// StartGate. It is much faster than StartGate (no build, no process), so
+// scenarios use it except where the binary itself is the point. It waits
+// until /readyz answers 200 and stops the proxy when the test ends.
+func RunGate(t testing.TB, o GateOptions, ln net.Listener) *Gate {
+	t.Helper()
+	requireLong(t)
+	if o.Cert == nil {
+		t.Fatal("e2e: RunGate: GateOptions.Cert is required")
+	}
+	o.Listen = ln.Addr().String()
+	adminLn := Listener(t)
+	o.AdminListen = adminLn.Addr().String()
+	text := o.TOML()
+	cfg, err := config.Parse([]byte(text), "e2e-gate.toml")
+	if err != nil {
+		t.Fatalf("e2e: config.Parse: %v\nconfiguration:\n%s", err, text)
+	}
+
+	g := &Gate{Options: o, AdminURL: "http://" + o.AdminListen}
+	logger := slog.New(slog.NewJSONHandler(gateLog{g}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan error, 1)
+	go func() {
+		exited <- proxy.Run(ctx, proxy.RunOptions{
+			Options:       proxy.Options{Config: cfg, Logger: logger, OutboundClient: o.Cert.Client()},
+			Listener:      ln,
+			AdminListener: adminLn,
+		})
+	}()
+	stopped := false
+	t.Cleanup(func() {
+		cancel()
+		if !stopped {
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Errorf("proxy.Run after cancel = %v; want nil", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("proxy.Run still running 10s after cancel")
+			}
+		}
+		if t.Failed() {
+			t.Logf("oidcgate (in process) output:\n%s\nconfiguration:\n%s", g.Log(), text)
+		}
+	})
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			stopped = true
+			t.Fatalf("e2e: proxy.Run returned before it was ready (%v):\n%s\nconfiguration:\n%s", err, g.Log(), text)
+		default:
+		}
+		resp, err := client.Get(g.AdminURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("e2e: oidcgate not ready after 30s: %v\n%s", err, g.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Log is everything oidcgate wrote (its structured log lines).
 func (g *Gate) Log() string {
 	g.mu.Lock()
@@ -304,6 +398,7 @@ func TestGateOptionsTOMLIsAValidConfig(t *testing.T) {
 		{name: "post client, sso, sign out from sts, reauthenticate", edit: func(o *GateOptions) {
 			o.ClientID, o.ClientSecret, o.TokenAuthMethod = PostClientID, PostClientSecret, "client_secret_post"
 			o.SSO, o.SignOutFromSTS, o.ForceReauthenticate = true, true, true
+			o.CookieName = "gate-two"
 			o.AuthorizationRequestMethod, o.ResponseMode = "POST", "query"
 		}},
 	}

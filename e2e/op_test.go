@@ -23,8 +23,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// The provider's users (fixed in testdata/e2e/op/server.js). Bob's mail is in
-// another domain, for the "no claims rule matches" scenario.
+// The provider's users (fixed in testdata/e2e/op/server.js). alice has a upn
+// claim and bob, a guest, has none: a claims rule on upn admits only alice.
 const (
 	AliceName     = "alice"
 	AlicePassword = "alice-password"

@@ -66,7 +66,7 @@ footer{max-width:25rem;margin:0 auto 2rem;text-align:center;color:#7a8291;font-s
 <input id="username" name="username" type="text" value="{{.UserName}}" autocomplete="username" autocapitalize="none" spellcheck="false" required{{if not .UserName}} autofocus{{end}}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required{{if .UserName}} autofocus{{end}}>
-<button type="submit">Sign in</button>
+<button id="signin" type="submit">Sign in</button>
 </form>
 </main>
 <footer>Issuer {{.Issuer}}</footer>

@@ -30,10 +30,11 @@ import { Provider, errors } from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2] ?? process.env.OP_CONFIG, 'utf8'));
 
-// Fixed test users. bob's mail is in another domain, so a claims rule
-// matching example.com can refuse him.
+// Fixed test users. alice is the organisation's own account and has a upn
+// (as Entra ID gives only to members); bob is a guest without one, so a
+// claims rule on upn admits alice and refuses bob.
 const users = new Map([
-  ['alice', { password: 'alice-password', email: 'alice@example.com', name: 'Alice Example' }],
+  ['alice', { password: 'alice-password', email: 'alice@example.com', name: 'Alice Example', upn: 'alice@example.com' }],
   ['bob', { password: 'bob-password', email: 'bob@elsewhere.example.org', name: 'Bob Elsewhere' }],
 ]);
 
@@ -99,13 +100,14 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
         accountId: sub,
         claims: () => ({
           sub, email: user.email, email_verified: true, preferred_username: sub, name: user.name,
+          ...(user.upn ? { upn: user.upn } : {}),
         }),
       };
     },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username'],
+      profile: ['name', 'preferred_username', 'upn'],
     },
     // false puts the scope's claims into the ID token, as Entra ID and AD FS do.
     conformIdTokenClaims: config.conform_id_token_claims ?? false,
