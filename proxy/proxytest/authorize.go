@@ -57,20 +57,29 @@ type opSession struct {
 	authTime, expires time.Time
 }
 
-func (op *OP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	var params url.Values
+// requestParams reads a front-channel request's parameters, which may come
+// by query (GET) or by form (POST); it answers the request itself and
+// returns false when they cannot be read.
+func (op *OP) requestParams(w http.ResponseWriter, r *http.Request, title string) (url.Values, bool) {
 	switch r.Method {
 	case http.MethodGet:
-		params = r.URL.Query()
+		return r.URL.Query(), true
 	case http.MethodPost:
 		if err := r.ParseForm(); err != nil {
-			op.renderMessage(w, http.StatusBadRequest, "Bad authorization request", "The request form could not be read.")
-			return
+			op.renderMessage(w, http.StatusBadRequest, title, "The request form could not be read.")
+			return nil, false
 		}
-		params = r.PostForm
+		return r.PostForm, true
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return nil, false
+	}
+}
+
+func (op *OP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	params, ok := op.requestParams(w, r, "Bad authorization request")
+	if !ok {
 		return
 	}
 	op.mu.Lock()

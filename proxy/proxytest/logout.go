@@ -11,19 +11,8 @@ import (
 // cookie is cleared, then the browser goes to post_logout_redirect_uri with
 // the state echoed, or sees a small signed-out page.
 func (op *OP) serveEndSession(w http.ResponseWriter, r *http.Request) {
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet:
-		params = r.URL.Query()
-	case http.MethodPost:
-		if err := r.ParseForm(); err != nil {
-			op.renderMessage(w, http.StatusBadRequest, "Bad sign-out request", "The request form could not be read.")
-			return
-		}
-		params = r.PostForm
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	params, ok := op.requestParams(w, r, "Bad sign-out request")
+	if !ok {
 		return
 	}
 	op.mu.Lock()
