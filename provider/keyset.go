@@ -166,6 +166,10 @@ func (s *keySet) verify(ctx context.Context, raw string) ([]byte, Reason, error)
 		return payload, "", nil
 	case h.named() && len(cands) == 0:
 		err = fmt.Errorf("no key with kid %q or x5t %q among %d keys", h.Kid, h.X5t, len(keys))
+		if refreshErr != nil && !errors.Is(refreshErr, errRateLimited) {
+			// The key may well exist: the provider could not be asked.
+			return nil, ReasonKeysUnavailable, fmt.Errorf("%w (%w)", err, refreshErr)
+		}
 		if refreshErr != nil {
 			err = fmt.Errorf("%w (%w)", err, refreshErr)
 		}

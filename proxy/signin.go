@@ -253,7 +253,7 @@ func (s *Server) exchange(ctx context.Context, code, verifier, redirectURI strin
 		if what == "" {
 			what = "HTTP " + http.StatusText(re.Response.StatusCode)
 		}
-		if re.ErrorCode != "" {
+		if re.ErrorCode != "" && re.Response.StatusCode < 500 {
 			return nil, refuse(http.StatusUnauthorized, "token_refused",
 				"The identity provider refused to complete the sign-in ("+clip(what, 64)+"). Please start again from the site.", err)
 		}
