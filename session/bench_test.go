@@ -21,6 +21,24 @@ func BenchmarkStoreLoad(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreLoadMiss is a cookie seen for the first time: the full
+// decode, without the cache.
+func BenchmarkStoreLoadMiss(b *testing.B) {
+	s := NewStore(StoreOptions{Name: "oidcgate", Lifetime: lifetime, Secure: true, Codec: testCodec(b, "new", "old")})
+	j := jar{"ASP.NET_SessionId": "x4b2nd5vqk1lq2xg0jz3c4fa", "oidcgate": ""}
+	save(b, s, j, typicalSession(time.Time{}))
+	r := j.request()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.cache.mu.Lock()
+		clear(s.cache.m)
+		s.cache.mu.Unlock()
+		if _, err := s.Load(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // headerWriter is a ResponseWriter that only keeps headers, reused across
 // iterations so the benchmark measures Logins and not the recorder.
 type headerWriter http.Header

@@ -98,10 +98,16 @@ func NewCodec(keys [][]byte) (*Codec, error) {
 // replicas; our own expiry inside the value is the precise one.
 const maxAgeSlack = time.Minute
 
+// ageBound is the codecs' bound on a value's age, in seconds, for values
+// that should live maxAge.
+func ageBound(maxAge time.Duration) int64 {
+	return int64((maxAge + maxAgeSlack + time.Second - 1) / time.Second)
+}
+
 // codecs returns securecookie codecs for the keys, in order, that refuse
 // values older than maxAge (plus slack) or longer than maxLength.
 func (c *Codec) codecs(maxAge time.Duration, maxLength int) []securecookie.Codec {
-	age := int((maxAge + maxAgeSlack + time.Second - 1) / time.Second)
+	age := int(ageBound(maxAge))
 	out := make([]securecookie.Codec, len(c.keys))
 	for i, k := range c.keys {
 		sc := securecookie.New(k[:32], k[32:])

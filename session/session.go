@@ -60,6 +60,8 @@ type StoreOptions struct {
 type Store struct {
 	o      StoreOptions
 	codecs []securecookie.Codec
+	maxAge int64 // the codecs' age bound, seconds
+	cache  decoded
 	err    error
 }
 
@@ -75,6 +77,7 @@ func NewStore(o StoreOptions) *Store {
 		s.err = errors.New("session: no cookie keys")
 	default:
 		s.codecs = o.Codec.codecs(o.Lifetime, chunkSize*maxChunks)
+		s.maxAge = ageBound(o.Lifetime)
 	}
 	return s
 }
@@ -113,6 +116,10 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 		}
 		value = b.String()
 	}
+	now := s.now()
+	if sess, ok := s.cache.get(value, now, time.Now()); ok {
+		return &sess, nil
+	}
 	plain, why, expired := decodeValue(s.codecs, s.o.Name, value)
 	if plain == nil {
 		if expired {
@@ -124,9 +131,10 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: malformed value: %w", ErrSessionInvalid, s.o.Name, err)
 	}
-	if now := s.now(); !now.Before(sess.Expires) {
+	if !now.Before(sess.Expires) {
 		return nil, fmt.Errorf("%w: cookie %q expired at %s", ErrSessionExpired, s.o.Name, sess.Expires.Format(time.RFC3339))
 	}
+	s.cache.put(value, sess, s.maxAge)
 	return &sess, nil
 }
 
