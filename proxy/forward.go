@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oidcgate/oidcgate/claims"
@@ -113,6 +114,29 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 		},
 		Transport:    transport,
 		ErrorHandler: s.upstreamError,
+		BufferPool:   s.buffers,
+	}
+}
+
+// copyBufferSize is the buffer httputil.ReverseProxy copies a response
+// body through when it is given none.
+const copyBufferSize = 32 << 10
+
+// bufferPool lends the reverse proxies their copy buffers, which they
+// would otherwise allocate, 32 KB each, for every request.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, copyBufferSize)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) == copyBufferSize {
+		buf = buf[:copyBufferSize]
+		b.p.Put(&buf)
 	}
 }
 

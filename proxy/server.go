@@ -56,6 +56,7 @@ type Server struct {
 	stores   []*session.Store
 	metrics  *metrics
 	noSite   *siteCounters // requests that matched no site
+	buffers  *bufferPool   // the reverse proxies' copy buffers
 
 	clientID          string
 	scopes            string
@@ -82,7 +83,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	oc := cfg.OpenIDConnect
 	outbound := o.OutboundClient
 	if outbound == nil {
-		outbound = &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration}
+		outbound = &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration, Transport: outboundTransport()}
 	}
 
 	m := newMetrics(o.Version)
@@ -113,6 +114,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		provider: prov,
 		metrics:  m,
 		noSite:   m.siteCounters(""),
+		buffers:  &bufferPool{},
 		logins: session.NewLogins(session.LoginOptions{
 			Name:          cfg.Session.CookieName,
 			TTL:           loginTTL,
@@ -210,8 +212,11 @@ func (s *Server) newSite(cfg *config.Config, sc config.Site, transport http.Roun
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := requestID(r.Header.Get("X-Request-Id"))
-	r.Header.Set("X-Request-Id", id)
-	w.Header().Set("X-Request-Id", id)
+	// One value slice for both headers: nothing appends to it in place
+	// (its capacity is 1), and the forwarded request gets a copy.
+	ids := []string{id}
+	r.Header["X-Request-Id"] = ids
+	w.Header()["X-Request-Id"] = ids
 	lw := &logWriter{ResponseWriter: w, status: http.StatusOK}
 
 	st, user := s.dispatch(lw, r)
@@ -308,6 +313,16 @@ func providerKind(k config.DiscoveryKind) provider.Kind {
 	default:
 		return provider.Discovery
 	}
+}
+
+// outboundTransport is http.DefaultTransport (proxy from the environment,
+// the system's roots) keeping more idle connections per host: it keeps 2,
+// so in a burst of sign-ins most code exchanges would open a new TLS
+// connection to the token endpoint.
+func outboundTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // cookieSafe turns a site name into a cookie-name fragment.

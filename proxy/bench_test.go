@@ -1,0 +1,269 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/session"
+)
+
+// The benchmarks run the server's handler directly, with a transport that
+// answers every forwarded request at once, so they measure the proxy's own
+// work: no sockets, no TLS, no backend.
+
+const (
+	benchHost     = "cora.example.com"
+	benchClientID = "oidcgate-bench"
+	benchSecret   = "bench-secret"
+	backendBody   = "<h1>backend</h1>"
+)
+
+// fixedTransport answers every request with the same small page.
+type fixedTransport struct{}
+
+func (fixedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		Status:        "200 OK",
+		StatusCode:    http.StatusOK,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+		Body:          io.NopCloser(strings.NewReader(backendBody)),
+		ContentLength: int64(len(backendBody)),
+		Request:       r,
+	}, nil
+}
+
+// discardWriter is a ResponseWriter reused across iterations, so the
+// benchmarks measure the handler and not a recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+
+func (w *discardWriter) reset() {
+	clear(w.h)
+	w.status = 0
+}
+
+// entraUser carries the claims a typical Entra ID token has.
+var entraUser = proxytest.User{
+	Name: "adele.vance",
+	Claims: map[string]any{
+		"sub":                "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+		"name":               "Adele Vance",
+		"email":              "AdeleV@contoso.onmicrosoft.com",
+		"preferred_username": "AdeleV@contoso.onmicrosoft.com",
+		"oid":                "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+		"tid":                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"groups": []any{
+			"0a4d8f5a-6c1b-4a3e-9f7e-2b1d5c8e9f01", "1b5e9a6b-7d2c-4b4f-8a8f-3c2e6d9fa012",
+			"2c6fab7c-8e3d-4c5a-9b9a-4d3f7eab1023", "3d7abc8d-9f4e-4d6b-8cab-5e4a8fbc2134",
+			"4e8bcd9e-af5f-4e7c-9dbc-6f5b9acd3245",
+		},
+	},
+}
+
+// benchServer is a server with two sites in front of fixedTransport, and
+// the in-process OP it signs users in at.
+func benchServer(b *testing.B) (*Server, *proxytest.OP) {
+	b.Helper()
+	op := proxytest.NewTLSServer(b, proxytest.Options{
+		ClientID: benchClientID, ClientSecret: benchSecret,
+		Users: []proxytest.User{entraUser},
+	})
+	toml := fmt.Sprintf(`listen = "127.0.0.1:0"
+[tls]
+cert_file = "unused.crt"
+key_file = "unused.key"
+[openid_connect]
+discovery_kind = "OpenIdDiscoveryDocument"
+discovery_uri = %q
+client_id = %q
+client_secret = %q
+authorization_request_http_method = "GET"
+token_request_authorization_method = "client_secret_basic"
+[session]
+keys = [%q]
+lifetime = "8h"
+[authentication]
+sso_enabled = true
+[[authentication.claims]]
+claim_type = "preferred_username"
+authentication_type = "EntraID"
+[[sites]]
+name = "Administration"
+base_url = "https://%[5]s/Administration/"
+upstream = "http://backend.internal/administration/"
+[[sites]]
+name = "Flowtime"
+base_url = "https://%[5]s/Flowtime/"
+upstream = "http://backend.internal/flowtime/"
+`, op.Issuer()+"/.well-known/openid-configuration", benchClientID, benchSecret, session.GenerateKey(), benchHost)
+	cfg, err := config.Parse([]byte(toml), "bench.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	s, err := New(ctx, Options{
+		Config:            cfg,
+		Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		OutboundClient:    op.Client(),
+		UpstreamTransport: fixedTransport{},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for s.Ready() != nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return s, op
+}
+
+// sessionCookie is the Cookie header pair of a signed-in session of s.
+func sessionCookie(b *testing.B, s *Server) string {
+	b.Helper()
+	w := httptest.NewRecorder()
+	err := s.sites[0].sessions.Save(w, httptest.NewRequest(http.MethodGet, "https://"+benchHost+"/", nil), &session.Session{
+		User:               "AdeleV@contoso.onmicrosoft.com",
+		AuthenticationType: "EntraID",
+		Email:              "AdeleV@contoso.onmicrosoft.com",
+		PreferredUsername:  "AdeleV@contoso.onmicrosoft.com",
+		Issuer:             "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+		Subject:            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pair, _, _ := strings.Cut(w.Header().Get("Set-Cookie"), ";")
+	return pair
+}
+
+// browserRequest is a page request as a browser sends it; the header is
+// fresh each time because the proxy rewrites it.
+func browserRequest(target, cookie string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	r.Header = http.Header{
+		"User-Agent":      {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		"Accept":          {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+		"Accept-Encoding": {"gzip, deflate, br"},
+		"Accept-Language": {"en-US,en;q=0.9"},
+		"Cookie":          {"ai_user=q1w2e3; " + cookie},
+	}
+	return r
+}
+
+func BenchmarkAuthenticatedRequest(b *testing.B) {
+	s, _ := benchServer(b)
+	cookie := sessionCookie(b, s)
+	target := "https://" + benchHost + "/Administration/reports/list.aspx?id=7"
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		s.ServeHTTP(w, browserRequest(target, cookie))
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d; want 200", w.status)
+		}
+	}
+}
+
+// BenchmarkBareReverseProxy is the floor: the standard library's proxy
+// with the same transport, request and writer.
+func BenchmarkBareReverseProxy(b *testing.B) {
+	up, _ := url.Parse("http://backend.internal/administration/")
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.SetXForwarded()
+		},
+		Transport: fixedTransport{},
+	}
+	target := "https://" + benchHost + "/Administration/reports/list.aspx?id=7"
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		rp.ServeHTTP(w, browserRequest(target, "oidcgate=x"))
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d; want 200", w.status)
+		}
+	}
+}
+
+func BenchmarkRoute(b *testing.B) {
+	s, _ := benchServer(b)
+	r := httptest.NewRequest(http.MethodGet, "https://"+benchHost+"/Flowtime/timesheets/week.aspx", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, _ := s.route(r); st == nil || st.name != "Flowtime" {
+			b.Fatalf("route = %v; want Flowtime", st)
+		}
+	}
+}
+
+// BenchmarkSignInResponse is the callback: login state, code exchange at
+// the OP over TLS, ID token verification, session cookie. The OP's token
+// endpoint (an RSA signature) runs in this process and is counted too;
+// cmd bench measures the proxy's share on its own.
+func BenchmarkSignInResponse(b *testing.B) {
+	s, op := benchServer(b)
+	opClient := op.Client()
+	opClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		callback, cookie := startSignIn(b, s, opClient)
+		r := httptest.NewRequest(http.MethodGet, callback, nil)
+		r.Header.Set("Cookie", cookie)
+		w.reset()
+		b.StartTimer()
+		s.ServeHTTP(w, r)
+		if w.status != http.StatusFound || len(w.h["Set-Cookie"]) == 0 {
+			b.Fatalf("callback answered %d; want 302 with a session cookie", w.status)
+		}
+	}
+}
+
+// startSignIn begins a sign-in and has the OP approve it; it returns the
+// callback URL and the login-state cookie.
+func startSignIn(b *testing.B, s *Server, opClient *http.Client) (callback, cookie string) {
+	b.Helper()
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "https://"+benchHost+"/Administration/oidcServices/Signininitiation?ReturnUrl=%2FAdministration%2F", nil))
+	if w.Code != http.StatusFound {
+		b.Fatalf("sign-in answered %d; want 302:\n%s", w.Code, w.Body)
+	}
+	cookie, _, _ = strings.Cut(w.Header().Get("Set-Cookie"), ";")
+	resp, err := opClient.Get(w.Header().Get("Location"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) // so the connection is used again
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		b.Fatalf("OP authorize answered %d; want 302", resp.StatusCode)
+	}
+	return resp.Header.Get("Location"), cookie
+}
