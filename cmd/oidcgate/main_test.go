@@ -185,7 +185,9 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "-config", path, "-log-format", "text"}, &bytes.Buffer{}, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "-config", path, "-log-format", "text"}, &bytes.Buffer{}, &stderr)
+	}()
 
 	addrRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
 	var addr string

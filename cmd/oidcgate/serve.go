@@ -22,7 +22,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "oidcgate serve: -config FILE is required")
 		return 2
 	}
-	log, err := logOpts.logger(stderr)
+	logOut := newLogBuffer(stderr)
+	defer logOut.Close()
+	log, err := logOpts.logger(logOut)
 	if err != nil {
 		fmt.Fprintln(stderr, "oidcgate serve:", err)
 		return 2
