@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// throughput drives the bare proxy and oidcgate with wrk in turn, A B A B,
+// so that whatever else the machine does falls on both alike; it prints
+// the median of the rounds and the ratios oidcgate / bare.
+func (b *bench) throughput(ctx context.Context) error {
+	header := "Cookie: ai_user=q1w2e3; " + b.cookie // both get the same request
+	type key struct {
+		target string
+		conns  int
+	}
+	results := map[key][]wrkResult{}
+	progress("warming up")
+	for _, target := range []string{"bare/tls", "oidcgate/tls", "bare/plain", "oidcgate/plain"} {
+		if _, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, 64, 2*time.Second, header); err != nil {
+			return err
+		}
+	}
+	profileConns := b.o.conns[0]
+	if slices.Contains(b.o.conns, 64) {
+		profileConns = 64
+	}
+	for _, conns := range b.o.conns {
+		for _, transport := range []string{"tls", "plain"} {
+			for round := 1; round <= b.o.rounds; round++ {
+				for _, who := range []string{"bare", "oidcgate"} {
+					target := who + "/" + transport
+					progress("wrk %s, %d connections, round %d of %d", target, conns, round, b.o.rounds)
+					var profileDone chan error
+					if b.o.profileDir != "" && target == "oidcgate/plain" && conns == profileConns && round == 1 {
+						profileDone = make(chan error, 1)
+						go func() { profileDone <- b.saveProfile(b.o.duration - time.Second) }()
+					}
+					r, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, conns, b.o.duration, header)
+					if err != nil {
+						return err
+					}
+					if profileDone != nil {
+						if err := <-profileDone; err != nil {
+							return err
+						}
+					}
+					if r.Bad*100 > r.Requests {
+						progress("%s: %d of %d requests failed or were refused", target, r.Bad, r.Requests)
+					}
+					k := key{target, conns}
+					results[k] = append(results[k], r)
+				}
+			}
+		}
+	}
+
+	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d round(s) per row alternating bare and oidcgate; medians of the rounds. Both proxies get the same request (a browser-like Cookie header with the session cookie) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
+		b.o.threads, b.o.duration, b.o.rounds, len(backendBody))
+	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | errors (all rounds) |\n|---|---:|---|---:|---:|---:|---:|\n")
+	for _, transport := range []string{"tls", "plain"} {
+		for _, conns := range b.o.conns {
+			bare, gate := results[key{"bare/" + transport, conns}], results[key{"oidcgate/" + transport, conns}]
+			mb, mg := median(bare), median(gate)
+			for _, row := range []struct {
+				name string
+				m    wrkResult
+			}{{"bare", mb}, {"oidcgate", mg}} {
+				fmt.Fprintf(b.out, "| %s | %d | %s | %.0f | %s | %s | %d |\n", transport, conns, row.name, row.m.ReqPerSec, ms(row.m.P50), ms(row.m.P99), row.m.Bad)
+			}
+			var perRound []string
+			for i := range bare {
+				perRound = append(perRound, fmt.Sprintf("%.2f", gate[i].ReqPerSec/bare[i].ReqPerSec))
+			}
+			rate, p99 := mg.ReqPerSec/mb.ReqPerSec, float64(mg.P99)/float64(mb.P99)
+			fmt.Fprintf(b.out, "| %s | %d | **oidcgate / bare** | **%.2f×** | **%.2f×** | **%.2f×** | rounds: %s |\n", transport, conns,
+				rate, float64(mg.P50)/float64(mb.P50), p99, strings.Join(perRound, " "))
+			if transport == "tls" && conns == 64 {
+				b.check("throughput oidcgate / bare, TLS, 64 connections", "≥ 0.95×", fmt.Sprintf("%.2f×", rate), rate >= 0.95)
+				b.check("p99 oidcgate / bare, TLS, 64 connections", "≤ 1.1×", fmt.Sprintf("%.2f×", p99), p99 <= 1.1)
+			}
+		}
+	}
+	fmt.Fprintln(b.out)
+	return nil
+}
+
+// median takes each figure's median over the rounds on its own.
+func median(rs []wrkResult) wrkResult {
+	pick := func(f func(wrkResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return wrkResult{
+		ReqPerSec: pick(func(r wrkResult) float64 { return r.ReqPerSec }),
+		P50:       time.Duration(pick(func(r wrkResult) float64 { return float64(r.P50) })),
+		P99:       time.Duration(pick(func(r wrkResult) float64 { return float64(r.P99) })),
+		Bad:       sumBad(rs),
+	}
+}
+
+// sumBad adds up the failed requests of every round: one is one too many.
+func sumBad(rs []wrkResult) int {
+	n := 0
+	for _, r := range rs {
+		n += r.Bad
+	}
+	return n
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// saveProfile fetches a CPU profile of the plain-HTTP oidcgate.
+func (b *bench) saveProfile(d time.Duration) error {
+	c := &http.Client{Timeout: d + 10*time.Second}
+	resp, err := c.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.pprof, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(b.o.profileDir, 0o755); err != nil {
+		return err
+	}
+	name := filepath.Join(b.o.profileDir, "oidcgate-plain-cpu.pprof")
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		return err
+	}
+	progress("CPU profile saved in %s", name)
+	return nil
+}
