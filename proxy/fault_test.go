@@ -682,6 +682,10 @@ func TestFaultBackendCutsResponse(t *testing.T) {
 			t.Errorf("GET %s = %d with %d bytes, read error %v; want a body cut short (io.ErrUnexpectedEOF)", path, resp.StatusCode, len(body), err)
 		}
 	}
+	// The aborted requests still have their structured log lines.
+	if n := strings.Count(g.logs.String(), `"outcome":"aborted"`); n < 2 {
+		t.Errorf("%d aborted request(s) logged; want one per cut response", n)
+	}
 	stillSignedIn(g, alice, "alice@example.com", "/Administration/after")
 	stillSignedIn(g, bob, "bob@example.com", "/Administration/other")
 	check()

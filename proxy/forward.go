@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -112,9 +113,15 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 			}
 			pr.SetXForwarded()
 		},
+		// The request id is ours; a backend echoing it would double it.
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del("X-Request-Id")
+			return nil
+		},
 		Transport:    transport,
 		ErrorHandler: s.upstreamError,
 		BufferPool:   s.buffers,
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 }
 

@@ -50,3 +50,19 @@ func FuzzSafeReturnURL(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitHost(t *testing.T) {
+	tests := []struct{ in, host, port string }{
+		{"example.com:8443", "example.com", "8443"},
+		{"example.com", "example.com", ""},
+		{"[::1]:8443", "::1", "8443"},
+		{"[::1]", "::1", ""},
+		{"::1", "::1", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if h, p := splitHost(tt.in); h != tt.host || p != tt.port {
+			t.Errorf("splitHost(%q) = %q, %q; want %q, %q", tt.in, h, p, tt.host, tt.port)
+		}
+	}
+}

@@ -218,24 +218,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header["X-Request-Id"] = ids
 	w.Header()["X-Request-Id"] = ids
 	lw := &logWriter{ResponseWriter: w, status: http.StatusOK}
+	var st *site
+	var user string
+	defer func() {
+		// A backend that breaks off its response makes ReverseProxy abort
+		// the request with a panic; it still gets its log line and count
+		// before the server closes the connection.
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			s.logRequest(r, st, user, lw.status, start, "aborted")
+			panic(p)
+		}
+	}()
+	st, user = s.dispatch(lw, r)
+	s.logRequest(r, st, user, lw.status, start, "")
+}
 
-	st, user := s.dispatch(lw, r)
-
+// logRequest writes the request's one log line and counts it.
+func (s *Server) logRequest(r *http.Request, st *site, user string, status int, start time.Time, outcome string) {
 	siteName := ""
 	counters := s.noSite
 	if st != nil {
 		siteName, counters = st.name, st.counters
 	}
-	counters.observe(lw.status)
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	counters.observe(status)
+	attrs := []slog.Attr{
 		slog.String("site", siteName),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("status", lw.status),
+		slog.Int("status", status),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("user", user),
-		slog.String("request_id", id),
-	)
+		slog.String("request_id", r.Header.Get("X-Request-Id")),
+	}
+	if outcome != "" {
+		attrs = append(attrs, slog.String("outcome", outcome))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // dispatch routes a request to its site and to the endpoint it asks for;

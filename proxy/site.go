@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -56,10 +55,22 @@ func (s *Server) route(r *http.Request) (st *site, bare bool) {
 	return nil, false
 }
 
+// splitHost splits a Host header into name and port without allocating:
+// "example.com:8443", "example.com", "[::1]:8443", "[::1]".
 func splitHost(hostport string) (host, port string) {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return hostport, ""
+		}
+		host, rest := hostport[1:end], hostport[end+1:]
+		if strings.HasPrefix(rest, ":") {
+			return host, rest[1:]
+		}
+		return host, ""
 	}
-	return host, port
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && strings.IndexByte(hostport, ':') == i {
+		return hostport[:i], hostport[i+1:]
+	}
+	return hostport, ""
 }
