@@ -247,26 +247,36 @@ func StartGate(t testing.TB, o GateOptions) *Gate {
 		}
 	})
 
+	if ended, err := g.waitReady(exited); err != nil {
+		early = ended
+		t.Fatalf("e2e: oidcgate serve %v\nconfiguration:\n%s", err, text)
+	}
+	return g
+}
+
+// waitReady polls /readyz until it answers 200 (nil), the process or Run
+// ends first (ended), or 30 s pass.
+func (g *Gate) waitReady(exited <-chan error) (ended bool, err error) {
+	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
 		case err := <-exited:
-			early = true
-			t.Fatalf("e2e: oidcgate exited before it was ready (%v):\n%s\nconfiguration:\n%s", err, g.Log(), text)
+			return true, fmt.Errorf("exited before it was ready (%v):\n%s", err, g.Log())
 		default:
 		}
-		resp, err := http.Get(g.AdminURL + "/readyz")
+		resp, err := client.Get(g.AdminURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return g
+				return false, nil
 			}
 			err = fmt.Errorf("status %s", resp.Status)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("e2e: oidcgate not ready after 30s: %v\n%s", err, g.Log())
+			return false, fmt.Errorf("not ready after 30s: %v\n%s", err, g.Log())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -333,28 +343,11 @@ func RunGate(t testing.TB, o GateOptions, ln net.Listener) *Gate {
 		}
 	})
 
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			stopped = true
-			t.Fatalf("e2e: proxy.Run returned before it was ready (%v):\n%s\nconfiguration:\n%s", err, g.Log(), text)
-		default:
-		}
-		resp, err := client.Get(g.AdminURL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("e2e: oidcgate not ready after 30s: %v\n%s", err, g.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if ended, err := g.waitReady(exited); err != nil {
+		stopped = ended
+		t.Fatalf("e2e: proxy.Run %v\nconfiguration:\n%s", err, text)
 	}
+	return g
 }
 
 // Log is everything oidcgate wrote (its structured log lines).
