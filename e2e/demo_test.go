@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/oidcgate/oidcgate/internal/demo"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
@@ -19,12 +21,11 @@ import (
 // as it ships (its provider, its sites, its configuration), so that what a
 // newcomer tries first keeps working.
 //
-// The demo's configuration cannot set force_reauthenticate, so that
-// scenario runs only against the real provider; the demo's provider
-// honours prompt=login all the same (proxy/proxytest tests it).
+// force_reauthenticate has a test of its own, TestDemoForceReauthenticate,
+// on a demo started with -force-reauthenticate.
 func TestDemoScenarios(t *testing.T) {
 	requireChromium(t)
-	d, log := startDemo(t)
+	d, log := startDemo(t, demo.Options{})
 	alice, bob := demoUser(t, "alice"), demoUser(t, "bob")
 	admin, flow := demoSite(t, d, "Administration"), demoSite(t, d, "Flowtime")
 
@@ -199,15 +200,14 @@ func TestDemoScenarios(t *testing.T) {
 
 // startDemo runs `oidcgate demo` in this process on free loopback ports
 // until the test ends, with its log kept for assertions and failures.
-func startDemo(t *testing.T) (*demo.Demo, *demoLog) {
+func startDemo(t *testing.T, o demo.Options) (*demo.Demo, *demoLog) {
 	t.Helper()
 	requireLong(t)
 	log := &demoLog{}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := demo.Start(ctx, demo.Options{
-		Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	o.Listen = "127.0.0.1:0"
+	o.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := demo.Start(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatalf("demo.Start: %v\n%s", err, log)
@@ -308,4 +308,43 @@ func (l *demoLog) requests(t *testing.T) []logRequest {
 		}
 	}
 	return out
+}
+
+// TestDemoForceReauthenticate: once oidcgate's session is gone but the
+// provider's remains, the default demo signs alice in again without a
+// password, and the demo started with -force-reauthenticate asks for it.
+func TestDemoForceReauthenticate(t *testing.T) {
+	requireChromium(t)
+	alice := demoUser(t, "alice")
+	for _, force := range []bool{false, true} {
+		d, _ := startDemo(t, demo.Options{ForceReauthenticate: force})
+		admin := demoSite(t, d, "Administration")
+		b := NewBrowser(t)
+		b.Navigate(admin.URL)
+		b.SignIn(alice.Name, alice.Password)
+		b.WaitText("Signed in as")
+
+		// Forget oidcgate's session, keep the provider's.
+		b.Do("delete oidcgate's session cookie", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, network.DeleteCookies, network.DeleteCookiesParams{Name: d.Config.Session.CookieName, URL: admin.URL})
+			return chromedp.Void{}, err
+		})
+		before := d.Provider.Stats().AuthorizeRequests
+		b.Navigate(admin.URL + "again")
+		if force {
+			b.WaitVisible("#username")
+			b.SignIn(alice.Name, alice.Password)
+		}
+		text := b.WaitText("Signed in as")
+		if !strings.Contains(text, "Signed in as "+alice.Email) {
+			t.Errorf("force_reauthenticate = %v: page after signing in again:\n%s", force, text)
+		}
+		params := d.Provider.Stats().AuthorizeParams
+		if got := d.Provider.Stats().AuthorizeRequests - before; got < 1 {
+			t.Fatalf("force_reauthenticate = %v: no new authorization request", force)
+		}
+		if prompt := params[len(params)-1].Get("prompt"); (prompt == "login") != force {
+			t.Errorf("force_reauthenticate = %v: authorization request prompt=%q", force, prompt)
+		}
+	}
 }

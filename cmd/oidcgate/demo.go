@@ -16,6 +16,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", demo.DefaultListen, "the proxy's `address`, host:port")
 	opListen := fs.String("provider-listen", "", "the development provider's `address` (default: the proxy's host and next port)")
 	writeConfig := fs.String("write-config", "", "also write the demo's configuration to `FILE`, with its certificate and key next to it")
+	force := fs.Bool("force-reauthenticate", false, "ask for the password on every sign-in, even with a provider session (force_reauthenticate)")
 	logOpts := addLogFlags(fs)
 	// A person reads the demo's log, not a collector.
 	fs.Set("log-format", "text")
@@ -33,12 +34,13 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err = demo.Run(ctx, demo.Options{
-		Listen:         *listen,
-		ProviderListen: *opListen,
-		WriteConfig:    *writeConfig,
-		Out:            stdout,
-		Logger:         log,
-		Version:        version,
+		Listen:              *listen,
+		ProviderListen:      *opListen,
+		WriteConfig:         *writeConfig,
+		ForceReauthenticate: *force,
+		Out:                 stdout,
+		Logger:              log,
+		Version:             version,
 	})
 	switch {
 	case err == nil:

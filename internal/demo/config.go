@@ -15,6 +15,7 @@ type configValues struct {
 	ClientID, Secret  string
 	SessionKey        string
 	AuthType          string
+	Force             bool
 	Sites             []Site
 }
 
@@ -58,6 +59,9 @@ token_request_authorization_method = "client_secret_basic"
 # form; "GET" sends it as a redirect.
 authorization_request_http_method = "POST"
 id_token_signing_alg_values = ["RS256"]
+# true: the provider asks for the password on every sign-in (prompt=login),
+# even when it still has a session.
+force_reauthenticate = {{.Force}}
 
 [session]
 # Cookie keys: the first makes new cookies, every one listed is accepted.

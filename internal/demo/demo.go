@@ -65,6 +65,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is reported in the proxy's metrics.
 	Version string
+	// ForceReauthenticate sets force_reauthenticate: the provider asks
+	// for the password on every sign-in, even when it has a session.
+	ForceReauthenticate bool
 }
 
 // Site is one demo site as the browser and the proxy see it.
@@ -150,7 +153,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	secret, err := d.newProvider()
 	if err == nil {
-		err = d.configure(o.Listen, ls.proxy, secret, o.WriteConfig)
+		err = d.configure(o, ls.proxy, secret)
 	}
 	var outbound *http.Client
 	if err == nil {
@@ -344,9 +347,11 @@ func (d *Demo) writeCert(configFile string, names ...string) (tmp string, err er
 
 // configure writes the configuration as TOML and reads it back the way
 // `oidcgate serve` does, so the demo runs only what a file can say.
-func (d *Demo) configure(listen string, ln net.Listener, secret, file string) error {
-	host, _, _ := net.SplitHostPort(listen)
+func (d *Demo) configure(o Options, ln net.Listener, secret string) error {
+	file := o.WriteConfig
+	host, _, _ := net.SplitHostPort(o.Listen)
 	data, err := configTOML(configValues{
+		Force:      o.ForceReauthenticate,
 		Listen:     net.JoinHostPort(host, port(ln)),
 		CertFile:   d.CertFile,
 		KeyFile:    d.KeyFile,
