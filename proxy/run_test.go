@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/testcert"
+	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
@@ -49,30 +49,17 @@ func startRun(t *testing.T, op *proxytest.OP, backendURL, extraTOML string) *run
 		t.Fatal(err)
 	}
 	public := "https://" + ln.Addr().String()
-	toml := fmt.Sprintf(`listen = %q
-admin_listen = %q
-[tls]
-cert_file = %q
-key_file = %q
-[openid_connect]
-discovery_kind = "OpenIdDiscoveryDocument"
-discovery_uri = %q
-client_id = %q
-client_secret = %q
-token_request_authorization_method = "client_secret_basic"
-authorization_request_http_method = "GET"
-[session]
-keys = [%q]
-[authentication]
-[[authentication.claims]]
-claim_type = "email"
-authentication_type = "TestOP"
-[[sites]]
-name = "Administration"
-base_url = %q
-upstream = %q
-%s`, ln.Addr().String(), adminLn.Addr().String(), certFile, keyFile, op.Issuer()+"/.well-known/openid-configuration",
-		testClientID, testClientSecret, testKey1, public+"/Administration/", backendURL+"/administration/", extraTOML)
+	toml := testconfig.Options{
+		Listen: ln.Addr().String(), AdminListen: adminLn.Addr().String(),
+		CertFile: certFile, KeyFile: keyFile,
+		DiscoveryURL: op.Issuer() + "/.well-known/openid-configuration",
+		ClientID:     testClientID, ClientSecret: testClientSecret,
+		AuthorizationMethod: "GET",
+		Keys:                []string{testKey1},
+		AuthenticationType:  "TestOP",
+		Sites:               []testconfig.Site{{Name: "Administration", BaseURL: public + "/Administration/", Upstream: backendURL + "/administration/"}},
+		Extra:               extraTOML,
+	}.TOML()
 	cfg, err := config.Parse([]byte(toml), "run.toml")
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/testcert"
+	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -275,44 +276,17 @@ func startAll(ctx context.Context, o options, out io.Writer, tmp string) (*bench
 // backend, sessions for every site (single sign-on), and the usual Entra
 // ID rule: the user is the preferred_username claim.
 func configTOML(listen, admin, certFile, keyFile, issuer, key, upstream string) string {
-	var s strings.Builder
-	fmt.Fprintf(&s, "listen = %q\n", listen)
-	if admin != "" {
-		fmt.Fprintf(&s, "admin_listen = %q\n", admin)
-	}
-	fmt.Fprintf(&s, `
-[tls]
-cert_file = %q
-key_file = %q
-
-[openid_connect]
-discovery_kind = "OpenIdDiscoveryDocument"
-discovery_uri = %q
-client_id = %q
-client_secret = %q
-token_request_authorization_method = "client_secret_basic"
-authorization_request_http_method = "GET"
-id_token_signing_alg_values = ["RS256"]
-
-[session]
-keys = [%q]
-lifetime = "8h"
-require_ssl = true
-
-[authentication]
-sso_enabled = true
-sign_out_from_sts = false
-
-[[authentication.claims]]
-claim_type = "preferred_username"
-authentication_type = "EntraID"
-
-[[sites]]
-name = "app"
-base_url = "https://%s/app/"
-upstream = %q
-`, certFile, keyFile, issuer+"/.well-known/openid-configuration", clientID, clientSecret, key, listen, upstream)
-	return s.String()
+	return testconfig.Options{
+		Listen: listen, AdminListen: admin,
+		CertFile: certFile, KeyFile: keyFile,
+		DiscoveryURL: issuer + "/.well-known/openid-configuration",
+		ClientID:     clientID, ClientSecret: clientSecret,
+		AuthorizationMethod: "GET",
+		Keys:                []string{key},
+		ClaimType:           "preferred_username",
+		AuthenticationType:  "EntraID",
+		Sites:               []testconfig.Site{{Name: "app", BaseURL: "https://" + listen + "/app/", Upstream: upstream}},
+	}.TOML()
 }
 
 // firstSignIn signs one browser in, keeps its cookie for wrk, and reports

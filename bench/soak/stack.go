@@ -13,13 +13,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/testcert"
+	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
@@ -218,36 +218,16 @@ func (st *stack) startReplica(ctx context.Context, name string, ln, adminLn net.
 }
 
 func (st *stack) configTOML(listen, admin string, keys []string) string {
-	quoted := make([]string, len(keys))
-	for i, k := range keys {
-		quoted[i] = fmt.Sprintf("%q", k)
-	}
-	return fmt.Sprintf(`listen = %q
-admin_listen = %q
-[tls]
-cert_file = %q
-key_file = %q
-[openid_connect]
-discovery_kind = "OpenIdDiscoveryDocument"
-discovery_uri = %q
-client_id = %q
-client_secret = %q
-token_request_authorization_method = "client_secret_basic"
-authorization_request_http_method = "GET"
-[session]
-keys = [%s]
-lifetime = "8h"
-[authentication]
-sso_enabled = true
-[[authentication.claims]]
-claim_type = "email"
-authentication_type = "Soak"
-[[sites]]
-name = "Administration"
-base_url = "https://%s/Administration/"
-upstream = %q
-`, listen, admin, st.certFile, st.keyFile, st.op.Endpoints().Discovery, clientID, st.secret,
-		strings.Join(quoted, ", "), publicHost, st.upstream)
+	return testconfig.Options{
+		Listen: listen, AdminListen: admin,
+		CertFile: st.certFile, KeyFile: st.keyFile,
+		DiscoveryURL: st.op.Endpoints().Discovery,
+		ClientID:     clientID, ClientSecret: st.secret,
+		AuthorizationMethod: "GET",
+		Keys:                keys,
+		AuthenticationType:  "Soak",
+		Sites:               []testconfig.Site{{Name: "Administration", BaseURL: "https://" + publicHost + "/Administration/", Upstream: st.upstream}},
+	}.TOML()
 }
 
 // stop ends the replica gracefully and waits for it.

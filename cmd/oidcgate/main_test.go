@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/testcert"
+	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
@@ -87,27 +88,16 @@ func writeConfig(t *testing.T, issuer, listen, extra string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toml := fmt.Sprintf(`listen = %q
-[tls]
-cert_file = %q
-key_file = %q
-[openid_connect]
-discovery_kind = "OpenIdDiscoveryDocument"
-discovery_uri = %q
-client_id = "cora"
-client_secret = "the-client-secret-value"
-token_request_authorization_method = "client_secret_post"
-[session]
-keys = [%q]
-[authentication]
-[[authentication.claims]]
-claim_type = "email"
-authentication_type = "Test"
-[[sites]]
-name = "Administration"
-base_url = "https://127.0.0.1/Administration/"
-upstream = "http://127.0.0.1:1/Administration/"
-%s`, listen, cert, key, issuer+"/.well-known/openid-configuration", session.GenerateKey(), extra)
+	toml := testconfig.Options{
+		Listen:   listen,
+		CertFile: cert, KeyFile: key,
+		DiscoveryURL: issuer + "/.well-known/openid-configuration",
+		ClientID:     "cora", ClientSecret: "the-client-secret-value",
+		TokenAuth: "client_secret_post",
+		Keys:      []string{session.GenerateKey()},
+		Sites:     []testconfig.Site{{Name: "Administration", BaseURL: "https://127.0.0.1/Administration/", Upstream: "http://127.0.0.1:1/Administration/"}},
+		Extra:     extra,
+	}.TOML()
 	path := filepath.Join(dir, "oidcgate.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
