@@ -29,7 +29,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 		return ""
 	}
 	h := r.Header
-	claims.StripIdentity(h, st.injectHeaders()...)
+	claims.StripIdentity(h, st.injectHeaders...)
 	claims.StripCookies(h, s.ownsCookie)
 	claims.Identity{
 		User:               sess.User,

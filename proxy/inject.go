@@ -16,17 +16,6 @@ type injection struct {
 	source     *credentials.Source
 }
 
-func (st *site) injectHeaders() []string {
-	if len(st.inject) == 0 {
-		return nil
-	}
-	names := make([]string, len(st.inject))
-	for i, in := range st.inject {
-		names[i] = in.header
-	}
-	return names
-}
-
 // injectTokens sets each injected header; without its token the request is
 // not forwarded at all.
 func (s *Server) injectTokens(r *http.Request, st *site) error {

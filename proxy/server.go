@@ -172,7 +172,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			st.ownSession = true
 		}
 		for _, inj := range sc.Inject {
-			st.inject = append(st.inject, injection{header: http.CanonicalHeaderKey(inj.Header), credential: inj.Credential, source: creds[inj.Credential]})
+			header := http.CanonicalHeaderKey(inj.Header)
+			st.inject = append(st.inject, injection{header: header, credential: inj.Credential, source: creds[inj.Credential]})
+			st.injectHeaders = append(st.injectHeaders, header)
 		}
 		s.sites = append(s.sites, st)
 	}

@@ -30,6 +30,9 @@ type site struct {
 	// bound to it and kept in a cookie of its own.
 	ownSession bool
 	inject     []injection
+	// injectHeaders are the inject entries' header names, which clients
+	// may not send either.
+	injectHeaders []string
 
 	counters *siteCounters
 	latency  prometheus.Observer
