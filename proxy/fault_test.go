@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
@@ -159,38 +157,14 @@ func hangUp(w http.ResponseWriter, r *http.Request) {
 func faultGate(t *testing.T, fo *faultyOP, backend *recorder, s setup, wait bool) (*gate, *proxy.Server) {
 	t.Helper()
 	g := &gate{t: t, op: fo.op, backend: backend, logs: &syncBuffer{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.url = "https://" + ln.Addr().String()
 	if s.tokenAuth == "" {
 		s.tokenAuth = "client_secret_basic"
 	}
 	if s.authMethod == "" {
 		s.authMethod = "GET"
 	}
-	cfg, err := config.Parse([]byte(g.configTOML(s)), "fault.toml")
-	if err != nil {
-		t.Fatalf("test configuration: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := proxy.New(ctx, proxy.Options{
-		Config:         cfg,
-		Logger:         slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OutboundClient: fo.client(),
-	})
-	if err != nil {
-		t.Fatalf("proxy.New: %v", err)
-	}
-	g.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv}}
-	g.srv.StartTLS()
-	t.Cleanup(g.srv.Close)
-	if wait {
-		waitReady(t, srv)
-	}
-	return g, srv
+	g.start(s, fo.client(), wait)
+	return g, g.server
 }
 
 // newBrowserOn is gate.browser for a gate whose OP was not started by

@@ -88,7 +88,15 @@ func newGate(t *testing.T, s setup) *gate {
 	}
 	op := proxytest.NewTLSServer(t, o)
 	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
+	g.start(s, op.Client(), !s.noWait)
+	return g
+}
 
+// start serves oidcgate, configured from s, over TLS on a fresh loopback
+// port; it reaches the provider with client.
+func (g *gate) start(s setup, client *http.Client, wait bool) {
+	t := g.t
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +107,14 @@ func newGate(t *testing.T, s setup) *gate {
 		t.Fatalf("test configuration: %v", err)
 	}
 	if s.beforeStart != nil {
-		s.beforeStart(op)
+		s.beforeStart(g.op)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv, err := proxy.New(ctx, proxy.Options{
 		Config:         cfg,
 		Logger:         slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OutboundClient: op.Client(),
+		OutboundClient: client,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
@@ -115,10 +123,9 @@ func newGate(t *testing.T, s setup) *gate {
 	g.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv}}
 	g.srv.StartTLS()
 	t.Cleanup(g.srv.Close)
-	if !s.noWait {
+	if wait {
 		waitReady(t, srv)
 	}
-	return g
 }
 
 func (g *gate) configTOML(s setup) string {
