@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/logbuffer"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
@@ -93,6 +93,9 @@ func runRole(role string, args []string) error {
 			io.WriteString(w, backendBody)
 		}))
 	case "bare":
+		if err := servePprof(*debug); err != nil {
+			return err
+		}
 		return runBare(ctx, *listen, *plain, *certFile, *keyFile, *upstream, *pool)
 	case "gate-plain":
 		return runGatePlain(ctx, *plain, *cfgFile, *debug)
@@ -202,7 +205,7 @@ func runGatePlain(ctx context.Context, addr, cfgFile, debug string) error {
 	if err != nil {
 		return err
 	}
-	out := newFlushWriter(os.Stderr)
+	out := logbuffer.New(os.Stderr) // as `oidcgate serve` logs
 	defer out.Close()
 	log := slog.New(slog.NewJSONHandler(out, nil))
 	s, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: log})
@@ -212,15 +215,8 @@ func runGatePlain(ctx context.Context, addr, cfgFile, debug string) error {
 	for s.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if debug != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		ln, err := net.Listen("tcp", debug)
-		if err != nil {
-			return err
-		}
-		go http.Serve(ln, mux)
+	if err := servePprof(debug); err != nil {
+		return err
 	}
 	l := cfg.Limits
 	srv := &http.Server{
@@ -243,45 +239,18 @@ func runGatePlain(ctx context.Context, addr, cfgFile, debug string) error {
 	return srv.Shutdown(shut)
 }
 
-// flushWriter buffers log lines and writes them out every 100 ms, as
-// `oidcgate serve` does, so the plain-HTTP oidcgate logs at the same cost.
-type flushWriter struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
-}
-
-func newFlushWriter(w io.Writer) *flushWriter {
-	f := &flushWriter{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(f.done)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				f.mu.Lock()
-				f.w.Flush()
-				f.mu.Unlock()
-			case <-f.stop:
-				return
-			}
-		}
-	}()
-	return f
-}
-
-func (f *flushWriter) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.w.Write(p)
-}
-
-func (f *flushWriter) Close() error {
-	close(f.stop)
-	<-f.done
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.w.Flush()
+// servePprof serves net/http/pprof on addr, when there is one.
+func servePprof(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go http.Serve(ln, mux)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/logbuffer"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -22,7 +23,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "oidcgate serve: -config FILE is required")
 		return 2
 	}
-	logOut := newLogBuffer(stderr)
+	logOut := logbuffer.New(stderr)
 	defer logOut.Close()
 	log, err := logOpts.logger(logOut)
 	if err != nil {
