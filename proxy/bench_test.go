@@ -189,7 +189,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 }
 
 // BenchmarkBareReverseProxy is the floor: the standard library's proxy
-// with the same transport, request and writer.
+// with the same transport, request, writer and copy-buffer pool.
 func BenchmarkBareReverseProxy(b *testing.B) {
 	up, _ := url.Parse("http://backend.internal/administration/")
 	rp := &httputil.ReverseProxy{
@@ -197,7 +197,8 @@ func BenchmarkBareReverseProxy(b *testing.B) {
 			pr.SetURL(up)
 			pr.SetXForwarded()
 		},
-		Transport: fixedTransport{},
+		Transport:  fixedTransport{},
+		BufferPool: &bufferPool{},
 	}
 	target := "https://" + benchHost + "/Administration/reports/list.aspx?id=7"
 	w := &discardWriter{h: http.Header{}}

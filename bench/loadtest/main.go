@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -51,6 +52,8 @@ type options struct {
 	users            int
 	profileDir       string
 	skipWrk, skipMem bool
+	skipSignIn       bool
+	hold             bool
 	barePool         bool
 }
 
@@ -75,6 +78,8 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile of the plain-HTTP oidcgate under load (64 connections, first round) in this folder")
 	flag.BoolVar(&o.skipWrk, "skip-wrk", false, "skip the wrk runs")
 	flag.BoolVar(&o.skipMem, "skip-memory", false, "skip the many-users memory run")
+	flag.BoolVar(&o.skipSignIn, "skip-signin", false, "skip the sign-in throughput runs")
+	flag.BoolVar(&o.hold, "hold", false, "after the first sign-in, print the servers' addresses, processes and the session cookie, and keep them running until interrupted (for strace, pprof, wrk by hand)")
 	flag.BoolVar(&o.barePool, "bare-pool", true, "give the bare proxy a copy-buffer pool, as oidcgate has (false: the stock ReverseProxy, which allocates 32 KB per request)")
 	flag.Parse()
 	if *quick {
@@ -102,20 +107,23 @@ func main() {
 
 // bench is the running deployment.
 type bench struct {
-	o       options
-	out     io.Writer
-	roots   *x509.CertPool
-	op      *child
-	opURL   string // the issuer
-	gate    *child // oidcgate serve, over TLS
-	plain   *child // oidcgate's handler over plain HTTP
-	admin   string // oidcgate's admin listener
-	pprof   string // the plain one's net/http/pprof
-	urls    map[string]string
-	cookie  string // "oidcgate=…" of a signed-in user
-	http    *http.Client
-	stopAll func()
-	targets []target // the targets, as measured
+	o         options
+	out       io.Writer
+	roots     *x509.CertPool
+	op        *child
+	opURL     string // the issuer
+	gate      *child // oidcgate serve, over TLS
+	plain     *child // oidcgate's handler over plain HTTP
+	backend   *child
+	procs     map[string]*child // the process behind each of urls
+	admin     string            // oidcgate's admin listener
+	pprof     string            // the plain one's net/http/pprof
+	barePprof string            // the bare proxy's
+	urls      map[string]string
+	cookie    string // "oidcgate=…" of a signed-in user
+	http      *http.Client
+	stopAll   func()
+	targets   []target // the targets, as measured
 }
 
 // target is one of the goals the run checks.
@@ -154,8 +162,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := b.firstSignIn(ctx); err != nil {
 		return err
 	}
-	if err := b.signInThroughput(ctx); err != nil {
-		return err
+	if o.hold {
+		return b.holdOpen(ctx)
+	}
+	if !o.skipSignIn {
+		if err := b.signInThroughput(ctx); err != nil {
+			return err
+		}
 	}
 	if !o.skipMem {
 		if err := b.memory(ctx); err != nil {
@@ -168,6 +181,19 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 	return b.finalState()
+}
+
+// holdOpen prints what one needs to drive and inspect the running servers
+// by hand, and waits for an interrupt.
+func (b *bench) holdOpen(ctx context.Context) error {
+	for _, target := range slices.Sorted(maps.Keys(b.urls)) {
+		fmt.Fprintf(b.out, "%-15s %s  pid %d\n", target, b.urls[target], b.procs[target].cmd.Process.Pid)
+	}
+	fmt.Fprintf(b.out, "backend pid %d, OP pid %d, pprof: oidcgate-plain %s/debug/pprof/, bare %s/debug/pprof/\n", b.backend.cmd.Process.Pid, b.op.cmd.Process.Pid, b.pprof, b.barePprof)
+	fmt.Fprintf(b.out, "header: Cookie: %s\n", b.cookie)
+	progress("holding the servers open; interrupt to stop")
+	<-ctx.Done()
+	return nil
 }
 
 // startAll starts every server and waits until each answers.
@@ -187,16 +213,17 @@ func startAll(ctx context.Context, o options, out io.Writer, tmp string) (*bench
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 	addr := map[string]string{}
-	for _, name := range []string{"op", "backend", "bare", "bare-plain", "gate", "admin", "gate-plain", "pprof"} {
+	for _, name := range []string{"op", "backend", "bare", "bare-plain", "bare-pprof", "gate", "admin", "gate-plain", "pprof"} {
 		if addr[name], err = freeAddr(); err != nil {
 			return nil, err
 		}
 	}
 	b := &bench{
 		o: o, out: out, roots: roots,
-		opURL: "https://" + addr["op"] + "/" + tenant + "/v2.0",
-		admin: "http://" + addr["admin"],
-		pprof: "http://" + addr["pprof"],
+		opURL:     "https://" + addr["op"] + "/" + tenant + "/v2.0",
+		admin:     "http://" + addr["admin"],
+		pprof:     "http://" + addr["pprof"],
+		barePprof: "http://" + addr["bare-pprof"],
 		urls: map[string]string{
 			"bare/tls":       "https://" + addr["bare"] + "/app/",
 			"oidcgate/tls":   "https://" + addr["gate"] + "/app/",
@@ -228,8 +255,9 @@ func startAll(ctx context.Context, o options, out io.Writer, tmp string) (*bench
 	if err != nil {
 		return b, err
 	}
+	b.backend = backend
 	bare, err := launch("bare", nil, self, "-role", "bare", "-listen", addr["bare"], "-plain", addr["bare-plain"],
-		"-cert", certFile, "-key", keyFile, "-upstream", "http://"+addr["backend"]+"/app/", "-pool="+strconv.FormatBool(o.barePool))
+		"-cert", certFile, "-key", keyFile, "-upstream", "http://"+addr["backend"]+"/app/", "-pool="+strconv.FormatBool(o.barePool), "-pprof", addr["bare-pprof"])
 	if err != nil {
 		return b, err
 	}
@@ -262,6 +290,7 @@ func startAll(ctx context.Context, o options, out io.Writer, tmp string) (*bench
 	if b.plain, err = launch("oidcgate-plain", trustEnv, self, "-role", "gate-plain", "-plain", addr["gate-plain"], "-config", plainCfg, "-pprof", addr["pprof"]); err != nil {
 		return b, err
 	}
+	b.procs = map[string]*child{"bare/tls": bare, "bare/plain": bare, "oidcgate/tls": b.gate, "oidcgate/plain": b.plain}
 	if err := b.gate.waitHTTP(b.admin+"/readyz", http.StatusOK); err != nil {
 		return b, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,7 +44,7 @@ func (b *bench) throughput(ctx context.Context) error {
 						profileDone = make(chan error, 1)
 						go func() { profileDone <- b.saveProfile(b.o.duration - time.Second) }()
 					}
-					r, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, conns, b.o.duration, header)
+					r, err := b.measuredWrk(ctx, target, conns, header)
 					if err != nil {
 						return err
 					}
@@ -64,7 +65,8 @@ func (b *bench) throughput(ctx context.Context) error {
 
 	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d round(s) per row alternating bare and oidcgate; medians of the rounds. Both proxies get the same request (a browser-like Cookie header with the session cookie) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
 		b.o.threads, b.o.duration, b.o.rounds, len(backendBody))
-	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | errors (all rounds) |\n|---|---:|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b.out, "The CPU columns are the proxy's and the backend's processes' user+system time over the wrk run (from /proc) divided by the requests served: the work each request costs, whatever the scheduler did meanwhile.\n\n")
+	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | proxy CPU/req | backend CPU/req | errors (all rounds) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, transport := range []string{"tls", "plain"} {
 		for _, conns := range b.o.conns {
 			bare, gate := results[key{"bare/" + transport, conns}], results[key{"oidcgate/" + transport, conns}]
@@ -73,15 +75,15 @@ func (b *bench) throughput(ctx context.Context) error {
 				name string
 				m    wrkResult
 			}{{"bare", mb}, {"oidcgate", mg}} {
-				fmt.Fprintf(b.out, "| %s | %d | %s | %.0f | %s | %s | %d |\n", transport, conns, row.name, row.m.ReqPerSec, ms(row.m.P50), ms(row.m.P99), row.m.Bad)
+				fmt.Fprintf(b.out, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %d |\n", transport, conns, row.name, row.m.ReqPerSec, ms(row.m.P50), ms(row.m.P99), us(row.m.ProxyCPU), us(row.m.BackendCPU), row.m.Bad)
 			}
 			var perRound []string
 			for i := range bare {
 				perRound = append(perRound, fmt.Sprintf("%.2f", gate[i].ReqPerSec/bare[i].ReqPerSec))
 			}
 			rate, p99 := mg.ReqPerSec/mb.ReqPerSec, float64(mg.P99)/float64(mb.P99)
-			fmt.Fprintf(b.out, "| %s | %d | **oidcgate / bare** | **%.2f×** | **%.2f×** | **%.2f×** | rounds: %s |\n", transport, conns,
-				rate, float64(mg.P50)/float64(mb.P50), p99, strings.Join(perRound, " "))
+			fmt.Fprintf(b.out, "| %s | %d | **oidcgate / bare** | **%.2f×** | **%.2f×** | **%.2f×** | **%.2f×** | %.2f× | req/s by round: %s |\n", transport, conns,
+				rate, float64(mg.P50)/float64(mb.P50), p99, float64(mg.ProxyCPU)/float64(mb.ProxyCPU), float64(mg.BackendCPU)/float64(mb.BackendCPU), strings.Join(perRound, " "))
 			if transport == "tls" && conns == 64 {
 				b.check("throughput oidcgate / bare, TLS, 64 connections", "≥ 0.95×", fmt.Sprintf("%.2f×", rate), rate >= 0.95)
 				b.check("p99 oidcgate / bare, TLS, 64 connections", "≤ 1.1×", fmt.Sprintf("%.2f×", p99), p99 <= 1.1)
@@ -106,11 +108,35 @@ func median(rs []wrkResult) wrkResult {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return wrkResult{
-		ReqPerSec: pick(func(r wrkResult) float64 { return r.ReqPerSec }),
-		P50:       time.Duration(pick(func(r wrkResult) float64 { return float64(r.P50) })),
-		P99:       time.Duration(pick(func(r wrkResult) float64 { return float64(r.P99) })),
-		Bad:       sumBad(rs),
+		ReqPerSec:  pick(func(r wrkResult) float64 { return r.ReqPerSec }),
+		P50:        time.Duration(pick(func(r wrkResult) float64 { return float64(r.P50) })),
+		P99:        time.Duration(pick(func(r wrkResult) float64 { return float64(r.P99) })),
+		Bad:        sumBad(rs),
+		ProxyCPU:   time.Duration(pick(func(r wrkResult) float64 { return float64(r.ProxyCPU) })),
+		BackendCPU: time.Duration(pick(func(r wrkResult) float64 { return float64(r.BackendCPU) })),
 	}
+}
+
+// measuredWrk runs wrk against target and reads how much CPU the proxy's
+// and the backend's processes spent on each request it made.
+func (b *bench) measuredWrk(ctx context.Context, target string, conns int, header string) (wrkResult, error) {
+	proxy := b.procs[target]
+	p0, err1 := proxy.cpu()
+	b0, err2 := b.backend.cpu()
+	r, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, conns, b.o.duration, header)
+	if err != nil {
+		return r, err
+	}
+	p1, err3 := proxy.cpu()
+	b1, err4 := b.backend.cpu()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return r, err
+	}
+	if r.Requests > 0 {
+		r.ProxyCPU = (p1 - p0) / time.Duration(r.Requests)
+		r.BackendCPU = (b1 - b0) / time.Duration(r.Requests)
+	}
+	return r, nil
 }
 
 // sumBad adds up the failed requests of every round: one is one too many.
@@ -121,6 +147,8 @@ func sumBad(rs []wrkResult) int {
 	}
 	return n
 }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 

@@ -16,6 +16,8 @@ type wrkResult struct {
 	P50, P99  time.Duration
 	Requests  int
 	Bad       int // non-2xx/3xx responses plus socket errors
+	// CPU time per request of the proxy's and the backend's processes.
+	ProxyCPU, BackendCPU time.Duration
 }
 
 // runWrk drives url with wrk for d and parses its --latency report.
