@@ -97,22 +97,22 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	first, err := r.Cookie(s.o.Name)
-	if err != nil {
+	lines := r.Header["Cookie"]
+	value, ok := cookieValue(lines, s.o.Name)
+	if !ok {
 		return nil, ErrNoSession
 	}
-	value := first.Value
 	// Only a full first chunk has followers; most sessions need one cookie
 	// and no further lookups.
 	if len(value) >= chunkSize {
 		var b strings.Builder
 		b.WriteString(value)
 		for i := 1; i < maxChunks; i++ {
-			c, err := r.Cookie(chunkName(s.o.Name, i))
-			if err != nil {
+			c, ok := cookieValue(lines, chunkName(s.o.Name, i))
+			if !ok {
 				break
 			}
-			b.WriteString(c.Value)
+			b.WriteString(c)
 		}
 		value = b.String()
 	}
