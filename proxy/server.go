@@ -238,7 +238,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(r, st, user, lw.status, start, "")
 }
 
-// logRequest writes the request's one log line and counts it.
+// logRequest writes the request's one log line and counts it. The record
+// is handed to the handler directly: Logger.LogAttrs would also walk the
+// stack for the caller's source position, which no handler here prints,
+// on every request.
 func (s *Server) logRequest(r *http.Request, st *site, user string, status int, start time.Time, outcome string) {
 	siteName := ""
 	counters := s.noSite
@@ -246,19 +249,26 @@ func (s *Server) logRequest(r *http.Request, st *site, user string, status int, 
 		siteName, counters = st.name, st.counters
 	}
 	counters.observe(status)
-	attrs := []slog.Attr{
+	h := s.log.Handler()
+	ctx := r.Context()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	now := time.Now()
+	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
 		slog.String("site", siteName),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
+		slog.Duration("duration", now.Sub(start)),
 		slog.String("user", user),
 		slog.String("request_id", r.Header.Get("X-Request-Id")),
-	}
+	)
 	if outcome != "" {
-		attrs = append(attrs, slog.String("outcome", outcome))
+		rec.AddAttrs(slog.String("outcome", outcome))
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	h.Handle(ctx, rec)
 }
 
 // dispatch routes a request to its site and to the endpoint it asks for;
