@@ -8,14 +8,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// throughput drives the bare proxy and oidcgate with wrk in turn, A B A B,
-// so that whatever else the machine does falls on both alike; it prints
-// the median of the rounds and the ratios oidcgate / bare.
+// throughput drives the bare proxy and oidcgate with wrk in pairs of runs,
+// back to back, so that whatever else the machine does falls on both alike;
+// the order within a pair alternates (bare first, then oidcgate first), so
+// neither is always the one that runs after the other. It prints the
+// medians of each target's rounds and, for the ratios, the median and
+// range of the pairs' own ratios.
 func (b *bench) throughput(ctx context.Context) error {
 	header := "Cookie: ai_user=q1w2e3; " + b.cookie // both get the same request
 	type key struct {
@@ -33,10 +38,19 @@ func (b *bench) throughput(ctx context.Context) error {
 	if slices.Contains(b.o.conns, 64) {
 		profileConns = 64
 	}
+	steal0, err := readSteal()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
 	for _, conns := range b.o.conns {
 		for _, transport := range []string{"tls", "plain"} {
 			for round := 1; round <= b.o.rounds; round++ {
-				for _, who := range []string{"bare", "oidcgate"} {
+				order := []string{"bare", "oidcgate"}
+				if round%2 == 0 {
+					order = []string{"oidcgate", "bare"}
+				}
+				for _, who := range order {
 					target := who + "/" + transport
 					progress("wrk %s, %d connections, round %d of %d", target, conns, round, b.o.rounds)
 					var profileDone chan error
@@ -62,11 +76,16 @@ func (b *bench) throughput(ctx context.Context) error {
 			}
 		}
 	}
+	steal1, err := readSteal()
+	if err != nil {
+		return err
+	}
+	stolen := float64(steal1-steal0) / float64(time.Since(start)) / float64(runtime.NumCPU())
 
-	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d round(s) per row alternating bare and oidcgate; medians of the rounds. Both proxies get the same request (a browser-like Cookie header with the session cookie) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
+	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d pair(s) of runs per row, bare and oidcgate back to back (the order alternates from pair to pair). Each target's row shows the medians of its runs; the ratio row shows the median of the pairs' own ratios, and their range. Both proxies get the same request (a browser-like Cookie header with the session cookie) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
 		b.o.threads, b.o.duration, b.o.rounds, len(backendBody))
-	fmt.Fprintf(b.out, "The CPU columns are the proxy's and the backend's processes' user+system time over the wrk run (from /proc) divided by the requests served: the work each request costs, whatever the scheduler did meanwhile.\n\n")
-	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | proxy CPU/req | backend CPU/req | errors (all rounds) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b.out, "The CPU columns are the proxy's and the backend's processes' user+system time over the wrk run (from /proc) divided by the requests served. The host took %.0f%% of this machine's CPU time (steal, from /proc/stat) while these ran.\n\n", 100*stolen)
+	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | proxy CPU/req | backend CPU/req | errors (all runs) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, transport := range []string{"tls", "plain"} {
 		for _, conns := range b.o.conns {
 			bare, gate := results[key{"bare/" + transport, conns}], results[key{"oidcgate/" + transport, conns}]
@@ -77,21 +96,48 @@ func (b *bench) throughput(ctx context.Context) error {
 			}{{"bare", mb}, {"oidcgate", mg}} {
 				fmt.Fprintf(b.out, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %d |\n", transport, conns, row.name, row.m.ReqPerSec, ms(row.m.P50), ms(row.m.P99), us(row.m.ProxyCPU), us(row.m.BackendCPU), row.m.Bad)
 			}
-			var perRound []string
-			for i := range bare {
-				perRound = append(perRound, fmt.Sprintf("%.2f", gate[i].ReqPerSec/bare[i].ReqPerSec))
+			pair := func(f func(wrkResult) float64) (med, lo, hi float64) {
+				v := make([]float64, len(bare))
+				for i := range bare {
+					v[i] = f(gate[i]) / f(bare[i])
+				}
+				slices.Sort(v)
+				return medianOf(v), v[0], v[len(v)-1]
 			}
-			rate, p99 := mg.ReqPerSec/mb.ReqPerSec, float64(mg.P99)/float64(mb.P99)
-			fmt.Fprintf(b.out, "| %s | %d | **oidcgate / bare** | **%.2f×** | **%.2f×** | **%.2f×** | **%.2f×** | %.2f× | req/s by round: %s |\n", transport, conns,
-				rate, float64(mg.P50)/float64(mb.P50), p99, float64(mg.ProxyCPU)/float64(mb.ProxyCPU), float64(mg.BackendCPU)/float64(mb.BackendCPU), strings.Join(perRound, " "))
+			rate, rateLo, rateHi := pair(func(r wrkResult) float64 { return r.ReqPerSec })
+			p50, _, _ := pair(func(r wrkResult) float64 { return float64(r.P50) })
+			p99, p99Lo, p99Hi := pair(func(r wrkResult) float64 { return float64(r.P99) })
+			cpu, _, _ := pair(func(r wrkResult) float64 { return float64(r.ProxyCPU) })
+			backend, _, _ := pair(func(r wrkResult) float64 { return float64(r.BackendCPU) })
+			fmt.Fprintf(b.out, "| %s | %d | **oidcgate / bare** | **%.2f×** (%.2f–%.2f) | **%.2f×** | **%.2f×** (%.2f–%.2f) | **%.2f×** | %.2f× | |\n", transport, conns,
+				rate, rateLo, rateHi, p50, p99, p99Lo, p99Hi, cpu, backend)
 			if transport == "tls" && conns == 64 {
-				b.check("throughput oidcgate / bare, TLS, 64 connections", "≥ 0.95×", fmt.Sprintf("%.2f×", rate), rate >= 0.95)
-				b.check("p99 oidcgate / bare, TLS, 64 connections", "≤ 1.1×", fmt.Sprintf("%.2f×", p99), p99 <= 1.1)
+				b.check("throughput oidcgate / bare, TLS, 64 connections", "≥ 0.95×", fmt.Sprintf("%.2f× (pairs %.2f–%.2f)", rate, rateLo, rateHi), rate >= 0.95)
+				b.check("p99 oidcgate / bare, TLS, 64 connections", "≤ 1.1×", fmt.Sprintf("%.2f× (pairs %.2f–%.2f)", p99, p99Lo, p99Hi), p99 <= 1.1)
 			}
 		}
 	}
 	fmt.Fprintln(b.out)
 	return nil
+}
+
+// readSteal is the CPU time the hypervisor gave to others, over all CPUs,
+// since boot: the eighth figure of /proc/stat's "cpu" line, in USER_HZ.
+func readSteal() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	ticks, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/stat steal %q: %w", f[8], err)
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // median takes each figure's median over the rounds on its own.
@@ -102,10 +148,7 @@ func median(rs []wrkResult) wrkResult {
 			v[i] = f(r)
 		}
 		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return medianOf(v)
 	}
 	return wrkResult{
 		ReqPerSec:  pick(func(r wrkResult) float64 { return r.ReqPerSec }),
@@ -117,26 +160,12 @@ func median(rs []wrkResult) wrkResult {
 	}
 }
 
-// measuredWrk runs wrk against target and reads how much CPU the proxy's
-// and the backend's processes spent on each request it made.
-func (b *bench) measuredWrk(ctx context.Context, target string, conns int, header string) (wrkResult, error) {
-	proxy := b.procs[target]
-	p0, err1 := proxy.cpu()
-	b0, err2 := b.backend.cpu()
-	r, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, conns, b.o.duration, header)
-	if err != nil {
-		return r, err
+// medianOf is the median of sorted values.
+func medianOf(v []float64) float64 {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
 	}
-	p1, err3 := proxy.cpu()
-	b1, err4 := b.backend.cpu()
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return r, err
-	}
-	if r.Requests > 0 {
-		r.ProxyCPU = (p1 - p0) / time.Duration(r.Requests)
-		r.BackendCPU = (b1 - b0) / time.Duration(r.Requests)
-	}
-	return r, nil
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // sumBad adds up the failed requests of every round: one is one too many.
@@ -174,4 +203,26 @@ func (b *bench) saveProfile(d time.Duration) error {
 	}
 	progress("CPU profile saved in %s", name)
 	return nil
+}
+
+// measuredWrk runs wrk against target and reads how much CPU the proxy's
+// and the backend's processes spent on each request it made.
+func (b *bench) measuredWrk(ctx context.Context, target string, conns int, header string) (wrkResult, error) {
+	proxy := b.procs[target]
+	p0, err1 := proxy.cpu()
+	b0, err2 := b.backend.cpu()
+	r, err := runWrk(ctx, b.o.wrk, b.urls[target], b.o.threads, conns, b.o.duration, header)
+	if err != nil {
+		return r, err
+	}
+	p1, err3 := proxy.cpu()
+	b1, err4 := b.backend.cpu()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return r, err
+	}
+	if r.Requests > 0 {
+		r.ProxyCPU = (p1 - p0) / time.Duration(r.Requests)
+		r.BackendCPU = (b1 - b0) / time.Duration(r.Requests)
+	}
+	return r, nil
 }
