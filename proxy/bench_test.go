@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
@@ -123,11 +124,16 @@ upstream = "http://backend.internal/flowtime/"
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The access log goes through the handler oidcgate serve uses.
+	discardLog, err := logfmt.New(io.Discard, "json", slog.LevelInfo)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	s, err := New(ctx, Options{
 		Config:            cfg,
-		Logger:            slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:            slog.New(discardLog),
 		OutboundClient:    op.Client(),
 		UpstreamTransport: fixedTransport{},
 	})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
@@ -61,6 +62,9 @@ type setup struct {
 	secret      string                 // client secret; "" = testClientSecret
 	beforeStart func(op *proxytest.OP) // runs before proxy.New, e.g. to break the OP
 	noWait      bool                   // do not wait for the provider to be ready
+	// plainSlog logs through slog's own JSON handler instead of the one
+	// oidcgate serve uses (internal/logfmt, with its request-line path).
+	plainSlog bool
 }
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
@@ -111,9 +115,15 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	var handler slog.Handler = slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if !s.plainSlog {
+		if handler, err = logfmt.New(g.logs, "json", slog.LevelDebug); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv, err := proxy.New(ctx, proxy.Options{
 		Config:         cfg,
-		Logger:         slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:         slog.New(handler),
 		OutboundClient: client,
 	})
 	if err != nil {
@@ -391,4 +401,10 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
+	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
@@ -207,7 +208,11 @@ func runGatePlain(ctx context.Context, addr, cfgFile, debug string) error {
 	}
 	out := logbuffer.New(os.Stderr) // as `oidcgate serve` logs
 	defer out.Close()
-	log := slog.New(slog.NewJSONHandler(out, nil))
+	h, err := logfmt.New(out, "json", slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	log := slog.New(h)
 	s, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err

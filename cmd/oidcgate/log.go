@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+
+	"github.com/oidcgate/oidcgate/internal/logfmt"
 )
 
 // logFlags are the logging flags shared by the long-running commands.
@@ -26,13 +27,9 @@ func (f logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(*f.level)); err != nil {
 		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", *f.level)
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(*f.format) {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	default:
+	h, err := logfmt.New(w, *f.format, level)
+	if err != nil {
 		return nil, fmt.Errorf("-log-format %q: want json or text", *f.format)
 	}
+	return slog.New(h), nil
 }

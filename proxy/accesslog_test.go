@@ -1,0 +1,98 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// accessLines are the request lines of a gate's JSON log.
+func accessLines(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", l, err)
+		}
+		if m["msg"] == "request" {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// Each request gets one log line and an X-Request-Id that the backend and
+// the client both see: the client's own when it is a sane token, else a
+// new one. Both log paths are checked: oidcgate serve's handler
+// (internal/logfmt) and slog's own.
+func TestAccessLogAndRequestID(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup setup
+	}{
+		{"serve's handler", setup{}},
+		{"slog's handler", setup{plainSlog: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGate(t, tt.setup)
+			b := g.browser()
+			g.signedIn(b, "/Administration/")
+			for _, c := range []struct {
+				sent string
+				kept bool
+			}{
+				{"lb-4f1c9e2a", true},
+				{"", false},
+				{"has space", false},
+				{strings.Repeat("x", 129), false},
+				{`quote"d`, false},
+			} {
+				g.logs.Reset()
+				start := time.Now()
+				h := http.Header{}
+				if c.sent != "" {
+					h.Set("X-Request-Id", c.sent)
+				}
+				resp := b.do(http.MethodGet, g.url+"/Administration/reports/week.aspx?id=7", nil, h)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("signed-in GET = %d; want 200", resp.StatusCode)
+				}
+				id := resp.Header.Get("X-Request-Id")
+				switch {
+				case c.kept && id != c.sent:
+					t.Errorf("X-Request-Id %q came back as %q; want it kept", c.sent, id)
+				case !c.kept && (id == c.sent || len(id) < 16 || strings.ContainsAny(id, " \"")):
+					t.Errorf("X-Request-Id %q came back as %q; want a new id", c.sent, id)
+				}
+				if got := g.backend.last(t).Header.Values("X-Request-Id"); len(got) != 1 || got[0] != id {
+					t.Errorf("backend got X-Request-Id %q; want exactly %q", got, id)
+				}
+				lines := accessLines(t, g.logs.String())
+				if len(lines) != 1 {
+					t.Fatalf("%d request lines for one request; want 1:\n%s", len(lines), g.logs.String())
+				}
+				l := lines[0]
+				for key, want := range map[string]any{
+					"level": "INFO", "site": "Administration", "method": "GET", "path": "/Administration/reports/week.aspx",
+					"status": float64(200), "user": "alice@example.com", "request_id": id,
+				} {
+					if l[key] != want {
+						t.Errorf("log %s = %v; want %v", key, l[key], want)
+					}
+				}
+				if d, ok := l["duration"].(float64); !ok || d <= 0 || time.Duration(d) > time.Since(start) {
+					t.Errorf("log duration = %v; want the request's time in nanoseconds", l["duration"])
+				}
+				if ts, err := time.Parse(time.RFC3339Nano, l["time"].(string)); err != nil || ts.Before(start) {
+					t.Errorf("log time = %v; want when the request ended", l["time"])
+				}
+				if _, ok := l["outcome"]; ok {
+					t.Errorf("a finished request was logged with outcome %v", l["outcome"])
+				}
+			}
+		})
+	}
+}
