@@ -153,11 +153,19 @@ func dropControl(s string) string {
 // spaces; a piece with no '=' is passed whole. Values are never decoded or
 // re-quoted, unlike http.Request.Cookies, which drops what it cannot parse.
 //
-// It does not allocate when no cookie is the proxy's. own must not be nil.
+// It does not allocate when no cookie is the proxy's, and copies no cookie
+// text when the ones kept are already side by side, as browsers send them.
+// own must not be nil.
 func StripCookies(h http.Header, own func(name string) bool) {
 	lines := h["Cookie"]
 	if !anyOwn(lines, own) {
 		return
+	}
+	if len(lines) == 1 {
+		if kept, ok := keptSpan(lines[0], own); ok {
+			h["Cookie"] = []string{kept}
+			return
+		}
 	}
 	var b strings.Builder
 	size := 0
@@ -186,6 +194,34 @@ func StripCookies(h http.Header, own func(name string) bool) {
 	h["Cookie"] = []string{b.String()}
 }
 
+// keptSpan is the common case without copying: when the cookies kept are
+// next to each other in line and already separated by "; ", what
+// StripCookies would build is a piece of line itself. It reports false
+// otherwise, and when nothing would be kept.
+func keptSpan(line string, own func(string) bool) (string, bool) {
+	start, end := -1, -1
+	for off := 0; off < len(line); {
+		piece, _, _ := strings.Cut(line[off:], ";")
+		at := off
+		off += len(piece) + 1
+		trimmed := trimSpace(piece)
+		if trimmed == "" || own(cookieName(trimmed)) {
+			continue
+		}
+		at += len(piece) - len(trimLeftSpace(piece))
+		if start < 0 {
+			start = at
+		} else if line[end:at] != "; " {
+			return "", false
+		}
+		end = at + len(trimmed)
+	}
+	if start < 0 {
+		return "", false
+	}
+	return line[start:end], true
+}
+
 func anyOwn(lines []string, own func(string) bool) bool {
 	for _, line := range lines {
 		for line != "" {
@@ -206,11 +242,16 @@ func cookieName(piece string) string {
 
 // trimSpace trims the optional whitespace of HTTP (space and tab) only.
 func trimSpace(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
+	s = trimLeftSpace(s)
 	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
 		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func trimLeftSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
 	}
 	return s
 }

@@ -207,6 +207,24 @@ func TestStripCookiesNoAlloc(t *testing.T) {
 	}
 }
 
+// With the cookies kept side by side, as browsers send them, the line left
+// is a piece of the one received: only the new header value is allocated.
+func TestStripCookiesCopiesNoCookieText(t *testing.T) {
+	for _, line := range []string{
+		"a=1; b=2; oidcgate=" + strings.Repeat("A", 600),
+		"oidcgate=" + strings.Repeat("A", 600) + "; a=1; b=2",
+		"oidcgate_1=x; a=1; b=2; oidcgate=y",
+	} {
+		h := http.Header{}
+		if n := testing.AllocsPerRun(100, func() { h["Cookie"] = []string{line}; StripCookies(h, ownCookie) }); n > 2 {
+			t.Errorf("StripCookies(%.30q…) allocates %v times; want at most 2 (the test's line slice and the result's)", line, n)
+		}
+		if got := h["Cookie"]; len(got) != 1 || got[0] != "a=1; b=2" {
+			t.Errorf("StripCookies(%.30q…) = %q; want [a=1; b=2]", line, got)
+		}
+	}
+}
+
 // pieces splits Cookie lines into their non-empty pieces without surrounding
 // whitespace.
 func pieces(lines []string) []string {
@@ -234,45 +252,55 @@ func FuzzStripCookies(f *testing.F) {
 	f.Add("", "")
 	f.Add("oidcgate", "=oidcgate; ==")
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
-		in := []string{line1, line2}
-		h := http.Header{"Cookie": slices.Clone(in)}
-		StripCookies(h, ownCookie)
-		out, present := h["Cookie"]
-
-		var kept []string
-		hadOwn := false
-		for _, p := range pieces(in) {
-			if ownCookie(nameOf(p)) {
-				hadOwn = true
-			} else {
-				kept = append(kept, p)
-			}
-		}
-		if !hadOwn {
-			if !slices.Equal(out, in) {
-				t.Fatalf("StripCookies(%q) = %q; want it untouched", in, out)
-			}
-			return
-		}
-		if len(kept) == 0 {
-			if present {
-				t.Fatalf("StripCookies(%q) = %q; want no Cookie header", in, out)
-			}
-			return
-		}
-		if len(out) != 1 {
-			t.Fatalf("StripCookies(%q) = %q; want one line", in, out)
-		}
-		got := pieces(out)
-		for _, p := range got {
-			if ownCookie(nameOf(p)) {
-				t.Fatalf("StripCookies(%q) = %q; still has own cookie %q", in, out, p)
-			}
-		}
-		if !slices.Equal(got, kept) {
-			t.Fatalf("StripCookies(%q) kept %q; want %q, in input order", in, got, kept)
-		}
+		checkStripCookies(t, []string{line1, line2})
+		checkStripCookies(t, []string{line1}) // one line: the path that copies nothing
 	})
+}
+
+// checkStripCookies checks StripCookies against its definition: the
+// pieces not ours, trimmed, in order, joined with "; " into one line.
+func checkStripCookies(t *testing.T, in []string) {
+	t.Helper()
+	h := http.Header{"Cookie": slices.Clone(in)}
+	StripCookies(h, ownCookie)
+	out, present := h["Cookie"]
+
+	var kept []string
+	hadOwn := false
+	for _, p := range pieces(in) {
+		if ownCookie(nameOf(p)) {
+			hadOwn = true
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	if !hadOwn {
+		if !slices.Equal(out, in) {
+			t.Fatalf("StripCookies(%q) = %q; want it untouched", in, out)
+		}
+		return
+	}
+	if len(kept) == 0 {
+		if present {
+			t.Fatalf("StripCookies(%q) = %q; want no Cookie header", in, out)
+		}
+		return
+	}
+	if len(out) != 1 {
+		t.Fatalf("StripCookies(%q) = %q; want one line", in, out)
+	}
+	got := pieces(out)
+	for _, p := range got {
+		if ownCookie(nameOf(p)) {
+			t.Fatalf("StripCookies(%q) = %q; still has own cookie %q", in, out, p)
+		}
+	}
+	if !slices.Equal(got, kept) {
+		t.Fatalf("StripCookies(%q) kept %q; want %q, in input order", in, got, kept)
+	}
+	if want := strings.Join(kept, "; "); out[0] != want {
+		t.Fatalf("StripCookies(%q) = %q; want %q", in, out[0], want)
+	}
 }
 
 // browserHeader is what a typical browser navigation carries.
@@ -329,7 +357,16 @@ func BenchmarkStripCookies(b *testing.B) {
 			StripCookies(h, ownCookie)
 		}
 	})
-	b.Run("session present", func(b *testing.B) {
+	b.Run("session last", func(b *testing.B) {
+		h := browserHeader()
+		lines := []string{"ASP.NET_SessionId=abc123def456; _ga=GA1.2.3456789.1234567890; theme=dark; oidcgate=" + strings.Repeat("A", 600)}
+		b.ReportAllocs()
+		for b.Loop() {
+			h["Cookie"] = lines
+			StripCookies(h, ownCookie)
+		}
+	})
+	b.Run("session in the middle", func(b *testing.B) {
 		h := browserHeader()
 		line := "ASP.NET_SessionId=abc123def456; oidcgate=" + strings.Repeat("A", 600) + "; _ga=GA1.2.3456789.1234567890; theme=dark"
 		lines := []string{line}
