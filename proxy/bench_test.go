@@ -165,16 +165,25 @@ func sessionCookie(b *testing.B, s *Server) string {
 	return pair
 }
 
-// browserRequest is a page request as a browser sends it; the header is
-// fresh each time because the proxy rewrites it.
+// browserRequest is a page request as Chrome sends it (HTTP/1.1: the
+// Host header is not in the map); the header is fresh each time because
+// the proxy rewrites it.
 func browserRequest(target, cookie string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, target, nil)
 	r.Header = http.Header{
-		"User-Agent":      {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
-		"Accept":          {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
-		"Accept-Encoding": {"gzip, deflate, br"},
-		"Accept-Language": {"en-US,en;q=0.9"},
-		"Cookie":          {"ai_user=q1w2e3; " + cookie},
+		"Sec-Ch-Ua":                 {`"Chromium";v="131", "Not_A Brand";v="24"`},
+		"Sec-Ch-Ua-Mobile":          {"?0"},
+		"Sec-Ch-Ua-Platform":        {`"Windows"`},
+		"Upgrade-Insecure-Requests": {"1"},
+		"User-Agent":                {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		"Accept":                    {"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"},
+		"Sec-Fetch-Site":            {"same-origin"},
+		"Sec-Fetch-Mode":            {"navigate"},
+		"Sec-Fetch-Dest":            {"document"},
+		"Referer":                   {"https://" + benchHost + "/Administration/"},
+		"Accept-Encoding":           {"gzip, deflate, br, zstd"},
+		"Accept-Language":           {"en-US,en;q=0.9"},
+		"Cookie":                    {"ai_user=q1w2e3; " + cookie},
 	}
 	return r
 }
