@@ -55,6 +55,7 @@ type options struct {
 	skipSignIn       bool
 	hold             bool
 	barePool         bool
+	minimalRequest   bool
 }
 
 func main() {
@@ -70,8 +71,8 @@ func main() {
 	conns := flag.String("conns", "16,64,256", "wrk connection counts, comma-separated")
 	flag.StringVar(&o.oidcgate, "oidcgate", "", "the oidcgate binary (required)")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "the wrk binary")
-	flag.DurationVar(&o.duration, "duration", 6*time.Second, "length of one wrk run (whole seconds)")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of bare, oidcgate runs per connection count")
+	flag.DurationVar(&o.duration, "duration", 4*time.Second, "length of one wrk run (whole seconds)")
+	flag.IntVar(&o.rounds, "rounds", 6, "pairs of bare and oidcgate runs per connection count and transport")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.DurationVar(&o.signInDuration, "signin-duration", 5*time.Second, "length of each sign-in throughput run")
 	flag.IntVar(&o.users, "users", 10_000, "distinct users signed in before memory is read")
@@ -81,6 +82,7 @@ func main() {
 	flag.BoolVar(&o.skipSignIn, "skip-signin", false, "skip the sign-in throughput runs")
 	flag.BoolVar(&o.hold, "hold", false, "after the first sign-in, print the servers' addresses, processes and the session cookie, and keep them running until interrupted (for strace, pprof, wrk by hand)")
 	flag.BoolVar(&o.barePool, "bare-pool", true, "give the bare proxy a copy-buffer pool, as oidcgate has (false: the stock ReverseProxy, which allocates 32 KB per request)")
+	flag.BoolVar(&o.minimalRequest, "minimal-request", false, "wrk sends only the Cookie header (instead of the headers Chrome sends with a page request)")
 	flag.Parse()
 	if *quick {
 		o.duration, o.rounds, *conns, o.signInDuration, o.users = 3*time.Second, 1, "64", 2*time.Second, 1000

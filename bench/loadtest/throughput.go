@@ -22,7 +22,7 @@ import (
 // medians of each target's rounds and, for the ratios, the median and
 // range of the pairs' own ratios.
 func (b *bench) throughput(ctx context.Context) error {
-	header := "Cookie: ai_user=q1w2e3; " + b.cookie // both get the same request
+	header := b.requestHeader() // both get the same request
 	type key struct {
 		target string
 		conns  int
@@ -82,8 +82,8 @@ func (b *bench) throughput(ctx context.Context) error {
 	}
 	stolen := float64(steal1-steal0) / float64(time.Since(start)) / float64(runtime.NumCPU())
 
-	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d pair(s) of runs per row, bare and oidcgate back to back (the order alternates from pair to pair). Each target's row shows the medians of its runs; the ratio row shows the median of the pairs' own ratios, and their range. Both proxies get the same request (a browser-like Cookie header with the session cookie) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
-		b.o.threads, b.o.duration, b.o.rounds, len(backendBody))
+	fmt.Fprintf(b.out, "## Throughput and latency\n\nwrk -t%d -d%s --latency, %d pair(s) of runs per row, bare and oidcgate back to back (the order alternates from pair to pair). Each target's row shows the medians of its runs; the ratio row shows the median of the pairs' own ratios, and their range. Both proxies get the same request (%s) and both terminate TLS with the same certificate; the backend answers a %d-byte page.\n\n",
+		b.o.threads, b.o.duration, b.o.rounds, b.requestDescription(), len(backendBody))
 	fmt.Fprintf(b.out, "The CPU columns are the proxy's and the backend's processes' user+system time over the wrk run (from /proc) divided by the requests served. The host took %.0f%% of this machine's CPU time (steal, from /proc/stat) while these ran.\n\n", 100*stolen)
 	fmt.Fprintf(b.out, "| transport | conns | target | req/s | p50 | p99 | proxy CPU/req | backend CPU/req | errors (all runs) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, transport := range []string{"tls", "plain"} {
@@ -119,6 +119,38 @@ func (b *bench) throughput(ctx context.Context) error {
 	}
 	fmt.Fprintln(b.out)
 	return nil
+}
+
+// requestHeader is what wrk sends besides the request line and Host: the
+// headers Chrome sends with a page request over HTTP/1.1, the session
+// cookie among the site's others; with -minimal-request, the Cookie header
+// alone.
+func (b *bench) requestHeader() []string {
+	cookie := "Cookie: ai_user=q1w2e3; " + b.cookie
+	if b.o.minimalRequest {
+		return []string{cookie}
+	}
+	return []string{
+		`sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"`,
+		"sec-ch-ua-mobile: ?0",
+		`sec-ch-ua-platform: "Windows"`,
+		"Upgrade-Insecure-Requests: 1",
+		"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+		"Sec-Fetch-Site: same-origin",
+		"Sec-Fetch-Mode: navigate",
+		"Sec-Fetch-Dest: document",
+		"Accept-Encoding: gzip, deflate, br, zstd",
+		"Accept-Language: en-US,en;q=0.9",
+		cookie,
+	}
+}
+
+func (b *bench) requestDescription() string {
+	if b.o.minimalRequest {
+		return "a Cookie header with the session cookie, nothing else"
+	}
+	return "the headers Chrome sends with a page request, the session cookie among the Cookie header's others"
 }
 
 // readSteal is the CPU time the hypervisor gave to others, over all CPUs,
@@ -207,7 +239,7 @@ func (b *bench) saveProfile(d time.Duration) error {
 
 // measuredWrk runs wrk against target and reads how much CPU the proxy's
 // and the backend's processes spent on each request it made.
-func (b *bench) measuredWrk(ctx context.Context, target string, conns int, header string) (wrkResult, error) {
+func (b *bench) measuredWrk(ctx context.Context, target string, conns int, header []string) (wrkResult, error) {
 	proxy := b.procs[target]
 	p0, err1 := proxy.cpu()
 	b0, err2 := b.backend.cpu()

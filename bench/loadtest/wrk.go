@@ -21,10 +21,10 @@ type wrkResult struct {
 }
 
 // runWrk drives url with wrk for d and parses its --latency report.
-func runWrk(ctx context.Context, wrk, url string, threads, conns int, d time.Duration, header string) (wrkResult, error) {
+func runWrk(ctx context.Context, wrk, url string, threads, conns int, d time.Duration, header []string) (wrkResult, error) {
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--latency"}
-	if header != "" {
-		args = append(args, "-H", header)
+	for _, h := range header {
+		args = append(args, "-H", h)
 	}
 	args = append(args, url)
 	out, err := exec.CommandContext(ctx, wrk, args...).CombinedOutput()
