@@ -184,7 +184,7 @@ func (op *OP) approve(w http.ResponseWriter, r *http.Request, req authRequest, u
 	now := op.now()
 	op.mu.Lock()
 	op.sweepLocked(now)
-	op.codes[code] = &authCode{
+	c := &authCode{
 		clientID:    req.clientID,
 		redirectURI: req.redirectURI,
 		challenge:   req.challenge,
@@ -194,6 +194,8 @@ func (op *OP) approve(w http.ResponseWriter, r *http.Request, req authRequest, u
 		authTime:    authTime,
 		expires:     now.Add(codeLifetime),
 	}
+	op.codes[code] = c
+	op.rememberLocked(rememberedCode, code, c.expires)
 	op.mu.Unlock()
 	op.sendResponse(w, r, req, url.Values{"code": {code}, "state": {req.state}})
 }
@@ -245,7 +247,9 @@ func (op *OP) addPending(req authRequest) string {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.sweepLocked(now)
-	op.pending[id] = &pendingRequest{req: req, expires: now.Add(pendingLifetime)}
+	p := &pendingRequest{req: req, expires: now.Add(pendingLifetime)}
+	op.pending[id] = p
+	op.rememberLocked(rememberedPending, id, p.expires)
 	return id
 }
 
@@ -315,7 +319,9 @@ func (op *OP) startSession(w http.ResponseWriter, user int, now time.Time) {
 	id := rand.Text()
 	op.mu.Lock()
 	op.sweepLocked(now)
-	op.sessions[id] = &opSession{user: user, authTime: now, expires: now.Add(sessionLifetime)}
+	s := &opSession{user: user, authTime: now, expires: now.Add(sessionLifetime)}
+	op.sessions[id] = s
+	op.rememberLocked(rememberedSession, id, s.expires)
 	op.mu.Unlock()
 	http.SetCookie(w, op.sessionCookie(id, int(sessionLifetime/time.Second)))
 }
@@ -342,28 +348,4 @@ func (op *OP) sessionCookie(value string, maxAge int) *http.Cookie {
 		c.SameSite = http.SameSiteNoneMode
 	}
 	return c
-}
-
-// sweepLocked forgets what has expired, so a long-running demo stays small.
-func (op *OP) sweepLocked(now time.Time) {
-	for k, c := range op.codes {
-		if !now.Before(c.expires) {
-			delete(op.codes, k)
-		}
-	}
-	for k, t := range op.accessTokens {
-		if !now.Before(t.expires) {
-			delete(op.accessTokens, k)
-		}
-	}
-	for k, p := range op.pending {
-		if !now.Before(p.expires) {
-			delete(op.pending, k)
-		}
-	}
-	for k, s := range op.sessions {
-		if !now.Before(s.expires) {
-			delete(op.sessions, k)
-		}
-	}
 }

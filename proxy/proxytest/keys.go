@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
 
 // signingKey is an asymmetric key with a self-signed certificate (for x5c,
@@ -345,7 +345,18 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("proxytest: signer for %s: %w", key.alg, err)
 	}
-	token, err := jwt.Signed(signer).Claims(claims).Serialize()
+	// go-jose's jwt builder would encode the claims, decode them into a map
+	// and encode that again; once, with the same encoder, gives the same
+	// JSON (a map's keys sorted, numbers as written).
+	payload, err := josejson.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("proxytest: encode claims: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("proxytest: sign ID token: %w", err)
+	}
+	token, err := jws.CompactSerialize()
 	if err != nil {
 		return "", fmt.Errorf("proxytest: sign ID token: %w", err)
 	}

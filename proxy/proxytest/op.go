@@ -112,6 +112,7 @@ type OP struct {
 	accessTokens    map[string]*accessToken
 	pending         map[string]*pendingRequest
 	sessions        map[string]*opSession
+	expiries        expiries // of codes, accessTokens, pending and sessions
 	stats           Stats
 }
 

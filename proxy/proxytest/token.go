@@ -68,7 +68,9 @@ func (op *OP) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := op.now()
 	op.mu.Lock()
 	op.sweepLocked(now)
-	op.accessTokens[at] = &accessToken{user: c.user, expires: now.Add(tokenLifetime)}
+	t := &accessToken{user: c.user, expires: now.Add(tokenLifetime)}
+	op.accessTokens[at] = t
+	op.rememberLocked(rememberedAccessToken, at, t.expires)
 	op.mu.Unlock()
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{
