@@ -51,6 +51,7 @@ type options struct {
 	signInDuration   time.Duration
 	users            int
 	profileDir       string
+	signInProfileDir string
 	skipWrk, skipMem bool
 	skipSignIn       bool
 	hold             bool
@@ -60,7 +61,13 @@ type options struct {
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "-role" {
-		if err := runRole(os.Args[2], os.Args[3:]); err != nil {
+		var err error
+		if os.Args[2] == roleGateProfiled {
+			err = runGateProfiled(os.Args[3:])
+		} else {
+			err = runRole(os.Args[2], os.Args[3:])
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest %s: %v\n", os.Args[2], err)
 			os.Exit(1)
 		}
@@ -77,6 +84,7 @@ func main() {
 	flag.DurationVar(&o.signInDuration, "signin-duration", 5*time.Second, "length of each sign-in throughput run")
 	flag.IntVar(&o.users, "users", 10_000, "distinct users signed in before memory is read")
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile of the plain-HTTP oidcgate under load (64 connections, first round) in this folder")
+	flag.StringVar(&o.signInProfileDir, "signin-profile", "", "after the sign-in runs, save a CPU profile of oidcgate (serve's composition, with pprof) while 16 browsers sign in, in this folder")
 	flag.BoolVar(&o.skipWrk, "skip-wrk", false, "skip the wrk runs")
 	flag.BoolVar(&o.skipMem, "skip-memory", false, "skip the many-users memory run")
 	flag.BoolVar(&o.skipSignIn, "skip-signin", false, "skip the sign-in throughput runs")
@@ -169,6 +177,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	if !o.skipSignIn {
 		if err := b.signInThroughput(ctx); err != nil {
+			return err
+		}
+	}
+	if o.signInProfileDir != "" {
+		if err := b.signInProfile(ctx); err != nil {
 			return err
 		}
 	}
