@@ -365,12 +365,22 @@ func providerKind(k config.DiscoveryKind) provider.Kind {
 }
 
 // outboundTransport is http.DefaultTransport (proxy from the environment,
-// the system's roots) keeping more idle connections per host: it keeps 2,
-// so in a burst of sign-ins most code exchanges would open a new TLS
-// connection to the token endpoint.
+// the system's roots) keeping more idle connections per host, and speaking
+// HTTP/1.1 only. The default keeps 2 idle connections, so in a burst of
+// sign-ins most code exchanges would open a new TLS connection to the token
+// endpoint. Each call to the provider is one small request and answer, for
+// which HTTP/2's framing, header compression and flow control cost more CPU
+// than they save: HTTP/1.1 over kept-alive connections made a sign-in
+// cheaper for oidcgate and for the provider alike (bench/README.md).
 func outboundTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP1(true)
+	// Once the default transport has been used, its TLS settings offer
+	// HTTP/2 by ALPN, and a server would take the offer; it has no other
+	// TLS settings of its own.
+	t.TLSClientConfig = nil
 	return t
 }
 
