@@ -37,7 +37,7 @@ const backendBody = "<!doctype html><title>backend</title><h1>backend</h1><p>a s
 
 // tenant is the Entra ID tenant the OP pretends to be; the issuer carries
 // it, as Entra's does, so the session cookie is as long as it would be.
-const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+const tenant = proxytest.EntraTenant
 
 const (
 	clientID     = "oidcgate-bench"
@@ -47,22 +47,7 @@ const (
 // entraUser has the claims of a typical Entra ID token; every ID token the
 // OP signs is given a subject, name and addresses of its own (see runOP),
 // so each sign-in is a different user.
-var entraUser = proxytest.User{
-	Name: "adele.vance",
-	Claims: map[string]any{
-		"sub":                "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
-		"name":               "Adele Vance",
-		"email":              "AdeleV@contoso.onmicrosoft.com",
-		"preferred_username": "AdeleV@contoso.onmicrosoft.com",
-		"oid":                "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
-		"tid":                tenant,
-		"groups": []any{
-			"0a4d8f5a-6c1b-4a3e-9f7e-2b1d5c8e9f01", "1b5e9a6b-7d2c-4b4f-8a8f-3c2e6d9fa012",
-			"2c6fab7c-8e3d-4c5a-9b9a-4d3f7eab1023", "3d7abc8d-9f4e-4d6b-8cab-5e4a8fbc2134",
-			"4e8bcd9e-af5f-4e7c-9dbc-6f5b9acd3245",
-		},
-	},
-}
+var entraUser = proxytest.EntraIDUser()
 
 // opStats is what the OP's /_bench/stats answers.
 type opStats struct {
