@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/oidcgate/oidcgate/internal/demo"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
 // TestDemoScenarios runs TestScenarios' scenarios against `oidcgate demo`
@@ -51,8 +51,8 @@ func TestDemoScenarios(t *testing.T) {
 
 		b.Navigate(admin.URL + "reports?year=2024")
 		b.WaitVisible("#username")
-		if text := b.PageText(); !strings.Contains(text, proxytest.Banner) {
-			t.Errorf("the demo provider's form lacks its banner %q:\n%s", proxytest.Banner, text)
+		if text := b.PageText(); !strings.Contains(text, fakeop.Banner) {
+			t.Errorf("the demo provider's form lacks its banner %q:\n%s", fakeop.Banner, text)
 		}
 		b.Screenshot("demo-01-sign-in-form")
 		b.SignIn(alice.Name, alice.Password)
@@ -82,8 +82,8 @@ func TestDemoScenarios(t *testing.T) {
 		if m := after.AuthorizeMethods[len(before.AuthorizeMethods):]; len(m) != 1 || m[0] != http.MethodPost {
 			t.Errorf("authorization requests by %q; want one, by POST", m)
 		}
-		if m := after.TokenAuthMethods[len(before.TokenAuthMethods):]; len(m) != 1 || m[0] != proxytest.ClientSecretBasic {
-			t.Errorf("token requests authenticated by %q; want one, by %s", m, proxytest.ClientSecretBasic)
+		if m := after.TokenAuthMethods[len(before.TokenAuthMethods):]; len(m) != 1 || m[0] != fakeop.ClientSecretBasic {
+			t.Errorf("token requests authenticated by %q; want one, by %s", m, fakeop.ClientSecretBasic)
 		}
 	})
 

@@ -14,8 +14,9 @@ import (
 	"testing"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
 
 func TestReplayAndInjection(t *testing.T) {
@@ -77,7 +78,7 @@ func TestReplayAndInjection(t *testing.T) {
 // login cookies, and the server's memory does not grow with the attempts:
 // their state lives in the cookies, not on the server.
 func TestSignInFlood(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
 	srv := quietGate(t, g)
 	b := g.browser()
@@ -154,7 +155,7 @@ func heapAfterGC() uint64 {
 // old login cookies is told again on every attempt to drop them, and once
 // its Cookie header outgrows max_header_bytes it gets 431, never a crash.
 func TestClientKeepingEveryLoginCookie(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	r := startRun(t, op, newRecorder(t).URL, "")
 	waitRunReady(t, r)
 
@@ -205,7 +206,7 @@ func TestClientKeepingEveryLoginCookie(t *testing.T) {
 // TestOversizedCookies: cookie headers past max_header_bytes (64 KiB by
 // default) get 431; big ones below it are served normally; none crashes.
 func TestOversizedCookies(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	backend := newRecorder(t)
 	r := startRun(t, op, backend.URL, "")
 	waitRunReady(t, r)

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -66,15 +67,15 @@ func (w *discardWriter) reset() {
 	w.status = 0
 }
 
-var entraUser = proxytest.EntraIDUser()
+var entraUser = fakeop.EntraIDUser()
 
 // benchServer is a server with two sites in front of fixedTransport, and
 // the in-process OP it signs users in at.
-func benchServer(b *testing.B) (*Server, *proxytest.OP) {
+func benchServer(b *testing.B) (*Server, *fakeoptest.OP) {
 	b.Helper()
-	op := proxytest.NewTLSServer(b, proxytest.Options{
+	op := fakeoptest.NewTLSServer(b, fakeop.Options{
 		ClientID: benchClientID, ClientSecret: benchSecret,
-		Users: []proxytest.User{entraUser},
+		Users: []fakeop.User{entraUser},
 	})
 	toml := fmt.Sprintf(`listen = "127.0.0.1:0"
 [tls]

@@ -22,9 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -32,7 +33,7 @@ import (
 // for a path answers instead of the OP, and the whole provider can be made
 // unreachable (every connection dropped as soon as it is accepted).
 type faultyOP struct {
-	op  *proxytest.OP
+	op  *fakeop.OP
 	srv *httptest.Server
 	ln  *droppingListener
 
@@ -42,10 +43,10 @@ type faultyOP struct {
 
 func newFaultyOP(t *testing.T) *faultyOP {
 	t.Helper()
-	op, err := proxytest.New(proxytest.Options{
+	op, err := fakeop.New(fakeop.Options{
 		ClientID: testClientID, ClientSecret: testClientSecret,
-		TokenAuthMethod: proxytest.ClientSecretBasic,
-		Users:           []proxytest.User{defaultUser},
+		TokenAuthMethod: fakeop.ClientSecretBasic,
+		Users:           []fakeop.User{defaultUser},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,9 +95,6 @@ func (f *faultyOP) down(down bool) {
 
 // client trusts the OP and every httptest server (they share a certificate).
 func (f *faultyOP) client() *http.Client {
-	if f.srv == nil {
-		return f.op.Client()
-	}
 	return &http.Client{Transport: f.srv.Client().Transport}
 }
 
@@ -156,7 +154,7 @@ func hangUp(w http.ResponseWriter, r *http.Request) {
 // configuration; wait waits for the provider to be ready.
 func faultGate(t *testing.T, fo *faultyOP, backend *recorder, s setup, wait bool) (*gate, *proxy.Server) {
 	t.Helper()
-	g := &gate{t: t, op: fo.op, backend: backend, logs: &syncBuffer{}}
+	g := &gate{t: t, op: fakeoptest.Wrap(fo.op, fo.srv), backend: backend, logs: &syncBuffer{}}
 	if s.tokenAuth == "" {
 		s.tokenAuth = "client_secret_basic"
 	}
@@ -168,7 +166,7 @@ func faultGate(t *testing.T, fo *faultyOP, backend *recorder, s setup, wait bool
 }
 
 // newBrowserOn is gate.browser for a gate whose OP was not started by
-// proxytest.NewTLSServer.
+// fakeoptest.NewTLSServer.
 func newBrowserOn(t *testing.T, client *http.Client) *browser {
 	jar, _ := cookiejar.New(nil)
 	tr := client.Transport.(*http.Transport).Clone()
@@ -384,7 +382,7 @@ func TestFaultKeyEndpointAtStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fo := newFaultyOP(t)
-			fo.set(proxytest.JWKSPath, tt.fault)
+			fo.set(fakeop.JWKSPath, tt.fault)
 			backend := newRecorder(t)
 			g, srv := faultGate(t, fo, backend, setup{extra: outboundLimit}, false)
 			bob := newBrowserOn(t, fo.client())
@@ -397,7 +395,7 @@ func TestFaultKeyEndpointAtStart(t *testing.T) {
 			assertErrorPage(g, r, http.StatusServiceUnavailable, "provider_unavailable", "cannot be reached yet")
 			stillSignedIn(g, bob, "bob@example.com", "/Administration/while-broken")
 
-			fo.set(proxytest.JWKSPath, nil)
+			fo.set(fakeop.JWKSPath, nil)
 			waitReadyWithin(t, srv, 10*time.Second)
 			signInAs(g, alice, "alice@example.com")
 			stillSignedIn(g, bob, "bob@example.com", "/Administration/after")
@@ -420,7 +418,7 @@ func TestFaultKeyEndpointDuringRotation(t *testing.T) {
 	check := leakCheck(t, closeIdle([]*httptest.Server{fo.srv, g.srv, backend.Server}, alice, bob))
 	stats := srv.Provider().Stats()
 
-	fo.set(proxytest.JWKSPath, answer(http.StatusInternalServerError, "text/plain", "internal error"))
+	fo.set(fakeop.JWKSPath, answer(http.StatusInternalServerError, "text/plain", "internal error"))
 	if _, err := fo.op.RotateKey(false); err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +430,7 @@ func TestFaultKeyEndpointDuringRotation(t *testing.T) {
 	}
 	stillSignedIn(g, bob, "bob@example.com", "/Administration/during")
 
-	fo.set(proxytest.JWKSPath, nil)
+	fo.set(fakeop.JWKSPath, nil)
 	time.Sleep(time.Until(failedAt.Add(10*time.Second + 100*time.Millisecond)))
 	signInAs(g, alice, "alice@example.com")
 	stillSignedIn(g, bob, "bob@example.com", "/Administration/after")
@@ -466,7 +464,7 @@ func TestFaultTokenEndpoint(t *testing.T) {
 			signInAs(g, bob, "bob@example.com")
 			check := leakCheck(t, closeIdle([]*httptest.Server{fo.srv, g.srv, backend.Server}, alice, bob))
 
-			fo.set(proxytest.TokenPath, tt.fault)
+			fo.set(fakeop.TokenPath, tt.fault)
 			start := time.Now()
 			r := last(alice.visit(g.url + "/Administration/"))
 			if d := time.Since(start); d > 3*time.Second {
@@ -479,7 +477,7 @@ func TestFaultTokenEndpoint(t *testing.T) {
 			stillSignedIn(g, bob, "bob@example.com", "/Administration/during")
 
 			// Nothing sticks: the next attempt, with the endpoint back, works.
-			fo.set(proxytest.TokenPath, nil)
+			fo.set(fakeop.TokenPath, nil)
 			signInAs(g, alice, "alice@example.com")
 			check()
 		})
@@ -592,8 +590,8 @@ func TestFaultBackend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
-			fo := &faultyOP{op: op}
+			op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
+			fo := &faultyOP{op: op.OP, srv: op.Server()}
 			backend, sw := faultyBackend(t)
 			g, _ := faultGate(t, fo, backend, setup{extra: "[limits]\nupstream_response_header_timeout = \"300ms\"\n"}, true)
 			bob, alice := g.browser(), g.browser()
@@ -630,9 +628,9 @@ func TestFaultBackend(t *testing.T) {
 // the client sees a body cut short. Either way it must never receive a
 // short response passed off as complete, and the proxy goes on serving.
 func TestFaultBackendCutsResponse(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	backend, sw := faultyBackend(t)
-	g, _ := faultGate(t, &faultyOP{op: op}, backend, setup{}, true)
+	g, _ := faultGate(t, &faultyOP{op: op.OP, srv: op.Server()}, backend, setup{}, true)
 	bob, alice := g.browser(), g.browser()
 	signInAs(g, bob, "bob@example.com")
 	signInAs(g, alice, "alice@example.com")
@@ -670,7 +668,7 @@ func TestFaultBackendCutsResponse(t *testing.T) {
 // flight: none of them is dropped, and new connections get the new
 // certificate.
 func TestCertificateSwapWithOpenConnections(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/slow") {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
 func TestClientIdentityHeadersNeverReachTheBackend(t *testing.T) {
@@ -92,7 +92,7 @@ func TestReturnURLStaysOnTheSite(t *testing.T) {
 }
 
 func TestClaimsFromUserInfo(t *testing.T) {
-	s := setup{opOptions: proxytest.Options{UserInfoOnly: []string{"email", "preferred_username"}}}
+	s := setup{opOptions: fakeop.Options{UserInfoOnly: []string{"email", "preferred_username"}}}
 	t.Run("userinfo fills the claims", func(t *testing.T) {
 		g := newGate(t, s)
 		b := g.browser()

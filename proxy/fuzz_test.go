@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
 
 const fuzzBase = "https://gate.example/Administration/"
@@ -22,7 +23,7 @@ const fuzzBase = "https://gate.example/Administration/"
 // test OP, on a loopback TLS server, stands in for the provider.
 type callbackHarness struct {
 	tb     testing.TB
-	op     *proxytest.OP
+	op     *fakeoptest.OP
 	srv    *proxy.Server
 	cancel context.CancelFunc
 	spent  int // login states the server has remembered as used
@@ -30,7 +31,7 @@ type callbackHarness struct {
 
 func newCallbackHarness(tb testing.TB) *callbackHarness {
 	h := &callbackHarness{tb: tb}
-	h.op = proxytest.NewTLSServer(tb, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	h.op = fakeoptest.NewTLSServer(tb, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	h.start()
 	tb.Cleanup(func() { h.cancel() })
 	return h

@@ -18,9 +18,10 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -28,7 +29,7 @@ import (
 // sees it.
 type gate struct {
 	t       *testing.T
-	op      *proxytest.OP
+	op      *fakeoptest.OP
 	backend *recorder
 	srv     *httptest.Server
 	server  *proxy.Server
@@ -52,16 +53,16 @@ type setup struct {
 	rules        string // TOML of [[authentication.claims]] blocks
 	algs         string // TOML array
 	extra        string // more TOML appended
-	opOptions    proxytest.Options
+	opOptions    fakeop.Options
 
 	kind        string // discovery_kind; "" = OpenIdDiscoveryDocument
 	validIssuer string // valid_issuer; without discovery "" means the OP's issuer
 	// certs returns the [[openid_connect.identity_provider_certificates]]
 	// blocks of a Store deployment, made from the OP's certificates.
-	certs       func(op *proxytest.OP) string
-	secret      string                 // client secret; "" = testClientSecret
-	beforeStart func(op *proxytest.OP) // runs before proxy.New, e.g. to break the OP
-	noWait      bool                   // do not wait for the provider to be ready
+	certs       func(op *fakeoptest.OP) string
+	secret      string                  // client secret; "" = testClientSecret
+	beforeStart func(op *fakeoptest.OP) // runs before proxy.New, e.g. to break the OP
+	noWait      bool                    // do not wait for the provider to be ready
 	// plainSlog logs through slog's own JSON handler instead of the one
 	// oidcgate serve uses (internal/logfmt, with its request-line path).
 	plainSlog bool
@@ -69,7 +70,7 @@ type setup struct {
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
 
-var defaultUser = proxytest.User{
+var defaultUser = fakeop.User{
 	Name: "alice", Password: "alice-password",
 	Claims: map[string]any{"sub": "user-1234", "email": "alice@example.com", "preferred_username": "alice", "name": "Alice Example"},
 }
@@ -88,9 +89,9 @@ func newGate(t *testing.T, s setup) *gate {
 		o.TokenAuthMethod = s.tokenAuth
 	}
 	if len(o.Users) == 0 {
-		o.Users = []proxytest.User{defaultUser}
+		o.Users = []fakeop.User{defaultUser}
 	}
-	op := proxytest.NewTLSServer(t, o)
+	op := fakeoptest.NewTLSServer(t, o)
 	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
 	g.start(s, op.Client(), !s.noWait)
 	return g

@@ -19,8 +19,9 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
 
 // forcedRefreshInterval is the provider's default minimum time between two
@@ -67,8 +68,8 @@ func writePEM(t *testing.T, cert *x509.Certificate) string {
 
 // opCertificate is a Store configuration trusting the OP's current signing
 // certificate, found by thumbprint in a PEM file.
-func opCertificate(t *testing.T, valid bool) func(op *proxytest.OP) string {
-	return func(op *proxytest.OP) string {
+func opCertificate(t *testing.T, valid bool) func(op *fakeoptest.OP) string {
+	return func(op *fakeoptest.OP) string {
 		cert := op.Certificates()[0]
 		return storeEntry{"first", "FindByThumbprint", windowsThumbprint(cert), writePEM(t, cert), valid}.toml()
 	}
@@ -98,7 +99,7 @@ func startProxy(t *testing.T, s setup) (*proxy.Server, error) {
 	if s.tokenAuth == "" {
 		s.tokenAuth = "client_secret_basic"
 	}
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}, url: "https://127.0.0.1:8443"}
 	cfg, err := config.Parse([]byte(g.configTOML(s)), "test.toml")
 	if err != nil {
@@ -128,7 +129,7 @@ func (g *gate) assertIdentity(issuer string) {
 }
 
 // keyFetches counts the fetches of the document that holds the keys of kind.
-func keyFetches(op *proxytest.OP, kind string) int {
+func keyFetches(op *fakeoptest.OP, kind string) int {
 	s := op.Stats()
 	if kind == "Federation" {
 		return s.FederationFetches
@@ -140,20 +141,20 @@ func TestKeySourcesSignIn(t *testing.T) {
 	tests := []struct {
 		name    string
 		s       setup
-		signing proxytest.SigningOptions
+		signing fakeop.SigningOptions
 		// fetches of discovery, JWKS and metadata documents, at least 1 for true.
 		discovery, jwks, federation bool
 	}{
-		{"OpenIdDiscoveryDocument", setup{}, proxytest.SigningOptions{}, true, true, false},
-		{"JsonWebKeySet", setup{kind: "JsonWebKeySet"}, proxytest.SigningOptions{}, false, true, false},
+		{"OpenIdDiscoveryDocument", setup{}, fakeop.SigningOptions{}, true, true, false},
+		{"JsonWebKeySet", setup{kind: "JsonWebKeySet"}, fakeop.SigningOptions{}, false, true, false},
 		// Entra ID and AD FS name the key by x5t (and a kid equal to it).
-		{"Federation", setup{kind: "Federation"}, proxytest.SigningOptions{KeyIDAndX5T: true}, false, false, true},
-		{"Store by thumbprint", setup{kind: "Store", certs: opCertificate(t, false)}, proxytest.SigningOptions{UseX5T: true}, false, false, false},
-		{"Store by subject name in a folder", setup{kind: "Store", certs: func(op *proxytest.OP) string {
+		{"Federation", setup{kind: "Federation"}, fakeop.SigningOptions{KeyIDAndX5T: true}, false, false, true},
+		{"Store by thumbprint", setup{kind: "Store", certs: opCertificate(t, false)}, fakeop.SigningOptions{UseX5T: true}, false, false, false},
+		{"Store by subject name in a folder", setup{kind: "Store", certs: func(op *fakeoptest.OP) string {
 			cert := op.Certificates()[0]
 			path := writePEM(t, cert)
 			return storeEntry{"by-subject", "FindBySubjectName", "signing key " + op.KeyID(), filepath.Dir(path), false}.toml()
-		}}, proxytest.SigningOptions{UseX5T: true}, false, false, false},
+		}}, fakeop.SigningOptions{UseX5T: true}, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,12 +183,12 @@ func TestStoreKeyNaming(t *testing.T) {
 	cert := g.op.Certificates()[0]
 	tests := []struct {
 		name    string
-		signing proxytest.SigningOptions
+		signing fakeop.SigningOptions
 	}{
-		{"x5t only (AD FS)", proxytest.SigningOptions{UseX5T: true}},
-		{"kid and x5t (Entra ID)", proxytest.SigningOptions{KeyIDAndX5T: true}},
-		{"kid equal to the x5t", proxytest.SigningOptions{KeyID: proxytest.X5T(cert)}},
-		{"neither kid nor x5t", proxytest.SigningOptions{OmitKeyID: true}},
+		{"x5t only (AD FS)", fakeop.SigningOptions{UseX5T: true}},
+		{"kid and x5t (Entra ID)", fakeop.SigningOptions{KeyIDAndX5T: true}},
+		{"kid equal to the x5t", fakeop.SigningOptions{KeyID: fakeop.X5T(cert)}},
+		{"neither kid nor x5t", fakeop.SigningOptions{OmitKeyID: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,17 +210,17 @@ func TestStoreRefusedAtStart(t *testing.T) {
 	expired := "../testdata/provider/expired.pem"
 	tests := []struct {
 		name  string
-		certs func(op *proxytest.OP) string
+		certs func(op *fakeoptest.OP) string
 		words []string // all in proxy.New's error
 	}{
-		{"wrong thumbprint", func(op *proxytest.OP) string {
+		{"wrong thumbprint", func(op *fakeoptest.OP) string {
 			return storeEntry{"first", "FindByThumbprint", "0aaf6ec6b0a8550a6e6e4c85eb4123888cbec941", writePEM(t, op.Certificates()[0]), false}.toml()
 		}, []string{`certificate "first"`, `no certificate with thumbprint "0aaf6ec6b0a8550a6e6e4c85eb4123888cbec941"`}},
-		{"no such subject", func(op *proxytest.OP) string {
+		{"no such subject", func(op *fakeoptest.OP) string {
 			return storeEntry{"second", "FindBySubjectName", "CN=nobody", writePEM(t, op.Certificates()[0]), false}.toml()
 		}, []string{`certificate "second"`, `no certificate whose subject contains "CN=nobody"`}},
 		{"self-signed, valid = true", opCertificate(t, true), []string{`certificate "first"`, "valid = true", "unknown authority"}},
-		{"expired, valid = true", func(*proxytest.OP) string {
+		{"expired, valid = true", func(*fakeoptest.OP) string {
 			return storeEntry{"old", "FindByThumbprint", thumbprint(fixtureCert(t, expired)), expired, true}.toml()
 		}, []string{`certificate "old"`, "valid = true", "expired on 2001-01-01"}},
 	}
@@ -240,7 +241,7 @@ func TestStoreRefusedAtStart(t *testing.T) {
 
 func TestStoreValidFalseAcceptsWithWarning(t *testing.T) {
 	expired := "../testdata/provider/expired.pem"
-	srv, err := startProxy(t, setup{kind: "Store", certs: func(*proxytest.OP) string {
+	srv, err := startProxy(t, setup{kind: "Store", certs: func(*fakeoptest.OP) string {
 		return storeEntry{"old", "FindByThumbprint", thumbprint(fixtureCert(t, expired)), expired, false}.toml()
 	}})
 	if err != nil {
@@ -296,7 +297,7 @@ func TestKeyRotationEachKind(t *testing.T) {
 	for _, kind := range []string{"OpenIdDiscoveryDocument", "JsonWebKeySet", "Federation"} {
 		t.Run(kind, func(t *testing.T) {
 			g := newGate(t, setup{kind: kind})
-			if err := g.op.SetSigning(proxytest.SigningOptions{KeyIDAndX5T: true}); err != nil {
+			if err := g.op.SetSigning(fakeop.SigningOptions{KeyIDAndX5T: true}); err != nil {
 				t.Fatal(err)
 			}
 			first := g.browser()
@@ -363,13 +364,13 @@ func TestKeyRotationUnknownKeyFlood(t *testing.T) {
 	before := g.op.Stats().JWKSFetches
 
 	for i := 0; i < sequential; i++ {
-		if err := g.op.SetSigning(proxytest.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-" + rand.Text()}); err != nil {
+		if err := g.op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-" + rand.Text()}); err != nil {
 			t.Fatal(err)
 		}
 		b := g.browser()
 		g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "id_token_unknown_key", "signature")
 	}
-	if err := g.op.SetSigning(proxytest.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-" + rand.Text()}); err != nil {
+	if err := g.op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-" + rand.Text()}); err != nil {
 		t.Fatal(err)
 	}
 	bs := make([]*browser, concurrent)
@@ -394,7 +395,7 @@ func TestKeyRotationUnknownKeyFlood(t *testing.T) {
 	}
 
 	// The flood leaves genuine sign-ins alone.
-	if err := g.op.SetSigning(proxytest.SigningOptions{}); err != nil {
+	if err := g.op.SetSigning(fakeop.SigningOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	g.backendMark = len(g.backend.requests())
@@ -435,7 +436,7 @@ func TestAlgorithmAllowList(t *testing.T) {
 		verdict := map[bool]string{true: "accepted", false: "refused"}[tt.accept]
 		t.Run(fmt.Sprintf("%s with %s %s", tt.alg, tt.algs, verdict), func(t *testing.T) {
 			t.Parallel()
-			g := newGate(t, setup{algs: tt.algs, secret: secret, opOptions: proxytest.Options{Algorithm: tt.alg}})
+			g := newGate(t, setup{algs: tt.algs, secret: secret, opOptions: fakeop.Options{Algorithm: tt.alg}})
 			b := g.browser()
 			if tt.accept {
 				g.signedIn(b, "/Administration/")
@@ -465,18 +466,18 @@ func TestValidIssuerOverridesDiscovery(t *testing.T) {
 func TestProviderOutageRecovers(t *testing.T) {
 	tests := []struct {
 		kind string
-		fail func(op *proxytest.OP, status int)
+		fail func(op *fakeoptest.OP, status int)
 	}{
-		{"OpenIdDiscoveryDocument", (*proxytest.OP).FailJWKS},
-		{"JsonWebKeySet", (*proxytest.OP).FailJWKS},
-		{"Federation", (*proxytest.OP).FailFederation},
+		{"OpenIdDiscoveryDocument", (*fakeoptest.OP).FailJWKS},
+		{"JsonWebKeySet", (*fakeoptest.OP).FailJWKS},
+		{"Federation", (*fakeoptest.OP).FailFederation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			t.Parallel()
-			g := newGate(t, setup{kind: tt.kind, noWait: true, beforeStart: func(op *proxytest.OP) {
+			g := newGate(t, setup{kind: tt.kind, noWait: true, beforeStart: func(op *fakeoptest.OP) {
 				tt.fail(op, http.StatusInternalServerError)
-				op.SetSigning(proxytest.SigningOptions{KeyIDAndX5T: true})
+				op.SetSigning(fakeop.SigningOptions{KeyIDAndX5T: true})
 			}})
 			for i := 0; keyFetches(g.op, tt.kind) == 0; i++ {
 				if i == 500 {

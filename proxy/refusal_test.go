@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
 // assertRefused checks the contract's promise for a bad sign-in: a 4xx
@@ -71,20 +72,20 @@ func TestIDTokenRefusals(t *testing.T) {
 	tests := []struct {
 		name    string
 		s       setup
-		prepare func(op *proxytest.OP)
+		prepare func(op *fakeoptest.OP)
 		reason  string
 		words   string
 	}{
-		{"bad signature", setup{}, func(op *proxytest.OP) {
-			op.SetSigning(proxytest.SigningOptions{SignWithUnpublishedKey: true, KeyID: op.KeyID()})
+		{"bad signature", setup{}, func(op *fakeoptest.OP) {
+			op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: op.KeyID()})
 		}, "id_token_signature", "signature"},
-		{"key unknown after a fresh fetch", setup{}, func(op *proxytest.OP) {
-			op.SetSigning(proxytest.SigningOptions{SignWithUnpublishedKey: true})
+		{"key unknown after a fresh fetch", setup{}, func(op *fakeoptest.OP) {
+			op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true})
 		}, "id_token_unknown_key", "signature"},
-		{"alg none", setup{}, func(op *proxytest.OP) {
-			op.SetSigning(proxytest.SigningOptions{None: true})
+		{"alg none", setup{}, func(op *fakeoptest.OP) {
+			op.SetSigning(fakeop.SigningOptions{None: true})
 		}, "id_token_algorithm", "signing algorithm"},
-		{"algorithm not allowed", setup{algs: `["RS256"]`, opOptions: proxytest.Options{Algorithm: "ES256"}}, nil, "id_token_algorithm", "signing algorithm"},
+		{"algorithm not allowed", setup{algs: `["RS256"]`, opOptions: fakeop.Options{Algorithm: "ES256"}}, nil, "id_token_algorithm", "signing algorithm"},
 		{"wrong issuer", setup{}, mutate(func(c map[string]any) { c["iss"] = "https://evil.example" }), "id_token_issuer", "issuer"},
 		{"wrong audience", setup{}, mutate(func(c map[string]any) { c["aud"] = "someone-else" }), "id_token_audience", "audience"},
 		{"several audiences, wrong azp", setup{}, mutate(func(c map[string]any) {
@@ -120,8 +121,8 @@ func TestIDTokenRefusals(t *testing.T) {
 	}
 }
 
-func mutate(f func(map[string]any)) func(op *proxytest.OP) {
-	return func(op *proxytest.OP) { op.MutateClaims(f) }
+func mutate(f func(map[string]any)) func(op *fakeoptest.OP) {
+	return func(op *fakeoptest.OP) { op.MutateClaims(f) }
 }
 
 func TestStateRefusals(t *testing.T) {

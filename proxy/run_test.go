@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
 
 // running is proxy.Run on loopback listeners with its admin listener, the
@@ -33,7 +34,7 @@ type running struct {
 	keyFile       string
 }
 
-func startRun(t *testing.T, op *proxytest.OP, backendURL, extraTOML string) *running {
+func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *running {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, err := testcert.Write(dir, 24*time.Hour, "127.0.0.1", "localhost")
@@ -111,7 +112,7 @@ func (r *running) get(t *testing.T, url string) (int, string) {
 }
 
 func TestAdminEndpoints(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	op.FailDiscovery(http.StatusServiceUnavailable)
 	backend := newRecorder(t)
 	r := startRun(t, op, backend.URL, "")
@@ -214,7 +215,7 @@ func TestLogsNeverCarrySecrets(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-release
@@ -264,7 +265,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	backend := newRecorder(t)
 	r := startRun(t, op, backend.URL, "[limits]\nmax_header_bytes = 8192\nmax_callback_body_bytes = 1024\n")
 	waitRunReady(t, r)
@@ -298,7 +299,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestCertificateReloadedWithoutRestart(t *testing.T) {
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	r := startRun(t, op, newRecorder(t).URL, "")
 	serial := func() string {
 		conn, err := tls.Dial("tcp", strings.TrimPrefix(r.public, "https://"), &tls.Config{InsecureSkipVerify: true})

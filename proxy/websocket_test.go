@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
 // TestWebSocketPassesThrough upgrades a signed-in connection through
@@ -37,7 +38,7 @@ func TestWebSocketPassesThrough(t *testing.T) {
 	}))
 	t.Cleanup(echo.Close)
 
-	op := proxytest.NewTLSServer(t, proxytest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []proxytest.User{defaultUser}})
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	r := startRun(t, op, echo.URL, "")
 	waitRunReady(t, r)
 	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}

@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 )
 
 // Each server runs in a process of its own (this program started again
@@ -37,7 +37,7 @@ const backendBody = "<!doctype html><title>backend</title><h1>backend</h1><p>a s
 
 // tenant is the Entra ID tenant the OP pretends to be; the issuer carries
 // it, as Entra's does, so the session cookie is as long as it would be.
-const tenant = proxytest.EntraTenant
+const tenant = fakeop.EntraTenant
 
 const (
 	clientID     = "oidcgate-bench"
@@ -47,7 +47,7 @@ const (
 // entraUser has the claims of a typical Entra ID token; every ID token the
 // OP signs is given a subject, name and addresses of its own (see runOP),
 // so each sign-in is a different user.
-var entraUser = proxytest.EntraIDUser()
+var entraUser = fakeop.EntraIDUser()
 
 // opStats is what the OP's /_bench/stats answers.
 type opStats struct {
@@ -114,10 +114,10 @@ func serve(ctx context.Context, addr, certFile, keyFile string, h http.Handler) 
 // runOP serves the in-process OpenID provider with the issuer
 // https://ADDR/<tenant>/v2.0, and its counters at /_bench/stats.
 func runOP(ctx context.Context, addr, certFile, keyFile string) error {
-	op, err := proxytest.New(proxytest.Options{
+	op, err := fakeop.New(fakeop.Options{
 		ClientID: clientID, ClientSecret: clientSecret,
-		TokenAuthMethod: proxytest.ClientSecretBasic,
-		Users:           []proxytest.User{entraUser},
+		TokenAuthMethod: fakeop.ClientSecretBasic,
+		Users:           []fakeop.User{entraUser},
 	})
 	if err != nil {
 		return err

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -35,7 +35,7 @@ const clientID = "oidcgate-soak"
 
 type stack struct {
 	dir      string
-	op       *proxytest.OP
+	op       *fakeop.OP
 	opSrv    *httptest.Server
 	secret   string
 	backend  *http.Server
@@ -73,15 +73,15 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 	}
 
 	// The provider: one account per user who will ever sign in.
-	var users []proxytest.User
+	var users []fakeop.User
 	for i := 0; i < o.users+2*o.signIns; i++ {
-		users = append(users, proxytest.User{
+		users = append(users, fakeop.User{
 			Name: userName(i), Password: password(i),
 			Claims: map[string]any{"sub": fmt.Sprintf("sub-%04d", i), "email": userName(i) + "@example.com", "preferred_username": userName(i)},
 		})
 	}
-	st.op, err = proxytest.New(proxytest.Options{
-		ClientID: clientID, ClientSecret: st.secret, TokenAuthMethod: proxytest.ClientSecretBasic,
+	st.op, err = fakeop.New(fakeop.Options{
+		ClientID: clientID, ClientSecret: st.secret, TokenAuthMethod: fakeop.ClientSecretBasic,
 		Users: users, Interactive: true,
 	})
 	if err != nil {

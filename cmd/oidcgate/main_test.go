@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -107,10 +107,10 @@ func writeConfig(t *testing.T, issuer, listen, extra string) string {
 
 // plainOP serves the test provider over plain HTTP on loopback, which the
 // configuration allows for loopback hosts only.
-func plainOP(t *testing.T) *proxytest.OP {
+func plainOP(t *testing.T) *fakeop.OP {
 	t.Helper()
-	op, err := proxytest.New(proxytest.Options{ClientID: "cora", ClientSecret: "the-client-secret-value", TokenAuthMethod: "client_secret_post",
-		Users: []proxytest.User{{Name: "alice", Password: "pw", Claims: map[string]any{"email": "alice@example.com"}}}})
+	op, err := fakeop.New(fakeop.Options{ClientID: "cora", ClientSecret: "the-client-secret-value", TokenAuthMethod: "client_secret_post",
+		Users: []fakeop.User{{Name: "alice", Password: "pw", Claims: map[string]any{"email": "alice@example.com"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,9 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/proxy"
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -90,7 +90,7 @@ type Demo struct {
 	// ConfigFile is where the configuration was written, or "".
 	ConfigFile string
 	// Provider is the development OpenID provider, for tests to inspect.
-	Provider *proxytest.OP
+	Provider *fakeop.OP
 
 	done chan struct{}
 	err  error // set before done is closed

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
 // startDemo runs the demo on free loopback ports until the test ends.
@@ -144,14 +144,14 @@ func (b *browser) signIn(d *Demo, site, user, password string) page {
 func mustAutoPost(t *testing.T, d *Demo, p page) {
 	t.Helper()
 	m := formRE.FindStringSubmatch(p.body)
-	if p.status != http.StatusOK || m == nil || html.UnescapeString(m[1]) != d.Issuer+proxytest.AuthorizationPath || !strings.Contains(p.body, ".submit()") {
+	if p.status != http.StatusOK || m == nil || html.UnescapeString(m[1]) != d.Issuer+fakeop.AuthorizationPath || !strings.Contains(p.body, ".submit()") {
 		t.Fatalf("got %d at %s; want the auto-posting sign-in page for %s:\n%s", p.status, p.url, d.Issuer, p.body)
 	}
 }
 
 func mustSignInForm(t *testing.T, p page) {
 	t.Helper()
-	if p.status != http.StatusOK || !strings.Contains(p.body, proxytest.Banner) || !strings.Contains(p.body, `name="password"`) {
+	if p.status != http.StatusOK || !strings.Contains(p.body, fakeop.Banner) || !strings.Contains(p.body, `name="password"`) {
 		t.Fatalf("got %d at %s; want the provider's sign-in form:\n%s", p.status, p.url, p.body)
 	}
 }

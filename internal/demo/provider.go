@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
 // ClientID is the demo's client at its provider.
@@ -53,15 +53,15 @@ func Users() []User {
 // the sites' redirect and post-logout URIs, so it accepts nothing else. It
 // returns the client secret.
 func (d *Demo) newProvider() (string, error) {
-	var users []proxytest.User
+	var users []fakeop.User
 	for _, u := range Users() {
-		users = append(users, proxytest.User{Name: u.Name, Password: u.Password, Claims: u.claims})
+		users = append(users, fakeop.User{Name: u.Name, Password: u.Password, Claims: u.claims})
 	}
 	secret := rand.Text()
-	op, err := proxytest.New(proxytest.Options{
+	op, err := fakeop.New(fakeop.Options{
 		ClientID:        ClientID,
 		ClientSecret:    secret,
-		TokenAuthMethod: proxytest.ClientSecretBasic,
+		TokenAuthMethod: fakeop.ClientSecretBasic,
 		Users:           users,
 		Interactive:     true,
 	})

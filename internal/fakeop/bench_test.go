@@ -1,4 +1,4 @@
-package proxytest_test
+package fakeop_test
 
 import (
 	"crypto/rand"
@@ -11,10 +11,10 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
-var entraUser = proxytest.EntraIDUser()
+var entraUser = fakeop.EntraIDUser()
 
 // BenchmarkSignIn is the OP's share of one sign-in, without sockets or TLS:
 // the authorization request (a code) and the token request (an RS256 ID
@@ -22,10 +22,10 @@ var entraUser = proxytest.EntraIDUser()
 // sign-in does, so long runs show what the OP's bookkeeping costs as they
 // accumulate.
 func BenchmarkSignIn(b *testing.B) {
-	op, err := proxytest.New(proxytest.Options{
+	op, err := fakeop.New(fakeop.Options{
 		ClientID: testClientID, ClientSecret: testClientSecret,
-		TokenAuthMethod: proxytest.ClientSecretBasic,
-		Users:           []proxytest.User{entraUser},
+		TokenAuthMethod: fakeop.ClientSecretBasic,
+		Users:           []fakeop.User{entraUser},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 // EntraIDUser is a user whose ID tokens carry the claims of a typical
 // Entra ID token: name, email, preferred_username, oid, tid and five

@@ -1,4 +1,4 @@
-package proxytest_test
+package fakeop_test
 
 import (
 	"fmt"
@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -20,16 +21,16 @@ func TestDiscovery(t *testing.T) {
 		authMethod string
 		want       []string
 	}{
-		{name: "either", authMethod: "", want: []string{proxytest.ClientSecretBasic, proxytest.ClientSecretPost}},
-		{name: "basic", authMethod: proxytest.ClientSecretBasic, want: []string{proxytest.ClientSecretBasic}},
-		{name: "post", authMethod: proxytest.ClientSecretPost, want: []string{proxytest.ClientSecretPost}},
+		{name: "either", authMethod: "", want: []string{fakeop.ClientSecretBasic, fakeop.ClientSecretPost}},
+		{name: "basic", authMethod: fakeop.ClientSecretBasic, want: []string{fakeop.ClientSecretBasic}},
+		{name: "post", authMethod: fakeop.ClientSecretPost, want: []string{fakeop.ClientSecretPost}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := testOptions()
 			o.TokenAuthMethod = tt.authMethod
-			op := proxytest.NewTLSServer(t, o)
+			op := fakeoptest.NewTLSServer(t, o)
 			e := op.Endpoints()
 			var doc struct {
 				Issuer           string   `json:"issuer"`
@@ -88,7 +89,7 @@ func TestCodeFlow(t *testing.T) {
 			t.Parallel()
 			o := testOptions()
 			o.UserInfoOnly = []string{"groups"}
-			op := proxytest.NewTLSServer(t, o)
+			op := fakeoptest.NewTLSServer(t, o)
 			a := newAuthRequest(op)
 			if tt.responseMode != "" {
 				a.params.Set("response_mode", tt.responseMode)
@@ -100,7 +101,7 @@ func TestCodeFlow(t *testing.T) {
 			if got.Get("code") == "" {
 				t.Fatalf("callback has no code: %v", got)
 			}
-			status, tr := redeem(t, op, proxytest.ClientSecretBasic, got.Get("code"), a.verifier)
+			status, tr := redeem(t, op, fakeop.ClientSecretBasic, got.Get("code"), a.verifier)
 			if status != http.StatusOK {
 				t.Fatalf("token request = %d %s; want 200", status, tr.ErrorDescription)
 			}
@@ -162,7 +163,7 @@ func TestCodeFlow(t *testing.T) {
 	}
 }
 
-func userInfo(t *testing.T, op *proxytest.OP, accessToken string) map[string]any {
+func userInfo(t *testing.T, op *fakeoptest.OP, accessToken string) map[string]any {
 	t.Helper()
 	status, info := userInfoStatus(t, op, accessToken)
 	if status != http.StatusOK {
@@ -171,7 +172,7 @@ func userInfo(t *testing.T, op *proxytest.OP, accessToken string) map[string]any
 	return info
 }
 
-func userInfoStatus(t *testing.T, op *proxytest.OP, accessToken string) (int, map[string]any) {
+func userInfoStatus(t *testing.T, op *fakeoptest.OP, accessToken string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, op.Endpoints().UserInfo, nil)
 	if err != nil {
@@ -194,7 +195,7 @@ func userInfoStatus(t *testing.T, op *proxytest.OP, accessToken string) (int, ma
 
 func TestUserInfo(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	tr, _ := signIn(t, op)
 
 	op.SetUserInfoSub("someone-else")
@@ -221,12 +222,12 @@ func TestTokenClientAuthentication(t *testing.T) {
 		wantStatus       int
 		wantError        string
 	}{
-		{configured: "", used: proxytest.ClientSecretBasic, wantStatus: 200},
-		{configured: "", used: proxytest.ClientSecretPost, wantStatus: 200},
-		{configured: proxytest.ClientSecretBasic, used: proxytest.ClientSecretBasic, wantStatus: 200},
-		{configured: proxytest.ClientSecretBasic, used: proxytest.ClientSecretPost, wantStatus: 401, wantError: "invalid_client"},
-		{configured: proxytest.ClientSecretPost, used: proxytest.ClientSecretPost, wantStatus: 200},
-		{configured: proxytest.ClientSecretPost, used: proxytest.ClientSecretBasic, wantStatus: 401, wantError: "invalid_client"},
+		{configured: "", used: fakeop.ClientSecretBasic, wantStatus: 200},
+		{configured: "", used: fakeop.ClientSecretPost, wantStatus: 200},
+		{configured: fakeop.ClientSecretBasic, used: fakeop.ClientSecretBasic, wantStatus: 200},
+		{configured: fakeop.ClientSecretBasic, used: fakeop.ClientSecretPost, wantStatus: 401, wantError: "invalid_client"},
+		{configured: fakeop.ClientSecretPost, used: fakeop.ClientSecretPost, wantStatus: 200},
+		{configured: fakeop.ClientSecretPost, used: fakeop.ClientSecretBasic, wantStatus: 401, wantError: "invalid_client"},
 		{configured: "", used: "none", wantStatus: 401, wantError: "invalid_client"},
 		{configured: "", used: "both", wantStatus: 400, wantError: "invalid_request"},
 	}
@@ -235,7 +236,7 @@ func TestTokenClientAuthentication(t *testing.T) {
 			t.Parallel()
 			o := testOptions()
 			o.TokenAuthMethod = tt.configured
-			op := proxytest.NewTLSServer(t, o)
+			op := fakeoptest.NewTLSServer(t, o)
 			a := newAuthRequest(op)
 			got := callback(t, a.send(t, browser(t, op), op, http.MethodGet))
 			status, tr := redeem(t, op, tt.used, got.Get("code"), a.verifier)
@@ -244,7 +245,7 @@ func TestTokenClientAuthentication(t *testing.T) {
 			}
 			want := tt.used
 			if tt.used == "both" {
-				want = proxytest.ClientSecretBasic + "+" + proxytest.ClientSecretPost
+				want = fakeop.ClientSecretBasic + "+" + fakeop.ClientSecretPost
 			}
 			if got := op.Stats().TokenAuthMethods; !slices.Equal(got, []string{want}) {
 				t.Errorf("Stats().TokenAuthMethods = %v; want [%s]", got, want)
@@ -255,7 +256,7 @@ func TestTokenClientAuthentication(t *testing.T) {
 
 func TestTokenWrongSecret(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	a := newAuthRequest(op)
 	code := callback(t, a.send(t, browser(t, op), op, http.MethodGet)).Get("code")
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {testRedirectURI}, "code_verifier": {a.verifier}}
@@ -298,7 +299,7 @@ func TestTokenGrantChecks(t *testing.T) {
 			now := time.Now()
 			o := testOptions()
 			o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-			op := proxytest.NewTLSServer(t, o)
+			op := fakeoptest.NewTLSServer(t, o)
 			a := newAuthRequest(op)
 			code := callback(t, a.send(t, browser(t, op), op, http.MethodGet)).Get("code")
 			mu.Lock()
@@ -316,7 +317,7 @@ func TestTokenGrantChecks(t *testing.T) {
 	}
 }
 
-func postToken(t *testing.T, op *proxytest.OP, form url.Values) (int, tokenResponse) {
+func postToken(t *testing.T, op *fakeoptest.OP, form url.Values) (int, tokenResponse) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, op.Endpoints().Token, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -348,14 +349,14 @@ func TestCodeReuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			op.AllowCodeReuse(tt.allow)
 			a := newAuthRequest(op)
 			code := callback(t, a.send(t, browser(t, op), op, http.MethodGet)).Get("code")
-			if status, tr := redeem(t, op, proxytest.ClientSecretBasic, code, a.verifier); status != http.StatusOK {
+			if status, tr := redeem(t, op, fakeop.ClientSecretBasic, code, a.verifier); status != http.StatusOK {
 				t.Fatalf("first redemption = %d %s; want 200", status, tr.Error)
 			}
-			status, tr := redeem(t, op, proxytest.ClientSecretBasic, code, a.verifier)
+			status, tr := redeem(t, op, fakeop.ClientSecretBasic, code, a.verifier)
 			if status != tt.wantSecond {
 				t.Errorf("second redemption = %d %s; want %d", status, tr.Error, tt.wantSecond)
 			}
@@ -401,7 +402,7 @@ func TestAuthorizeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			op.AllowRedirect(tt.allow...)
 			a := newAuthRequest(op)
 			if tt.change != nil {
@@ -434,7 +435,7 @@ func TestAuthorizeErrors(t *testing.T) {
 
 func TestAllowRedirect(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	op.AllowRedirect(testRedirectURI)
 	a := newAuthRequest(op)
 	if got := callback(t, a.send(t, browser(t, op), op, http.MethodGet)); got.Get("code") == "" {
@@ -444,7 +445,7 @@ func TestAllowRedirect(t *testing.T) {
 
 func TestFailAuthorize(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	op.FailAuthorize("access_denied", "the user said no")
 	a := newAuthRequest(op)
 	got := callback(t, a.send(t, browser(t, op), op, http.MethodGet))
@@ -459,7 +460,7 @@ func TestFailAuthorize(t *testing.T) {
 
 func TestTokenHook(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	op.TokenHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.PostForm.Get("grant_type") != "authorization_code" {
 			return false
@@ -481,7 +482,7 @@ func TestTokenHook(t *testing.T) {
 		t.Errorf("token request with hook = %d %q; want the hook's 500", resp.StatusCode, body)
 	}
 	op.TokenHook(nil)
-	if status, tr := redeem(t, op, proxytest.ClientSecretBasic, code, a.verifier); status != http.StatusOK {
+	if status, tr := redeem(t, op, fakeop.ClientSecretBasic, code, a.verifier); status != http.StatusOK {
 		t.Errorf("token request after TokenHook(nil) = %d %s; want 200 (the hooked request did not use the code)", status, tr.Error)
 	}
 	if s := op.Stats(); s.TokenRequests != 2 || len(s.TokenAuthMethods) != 2 {
@@ -491,7 +492,7 @@ func TestTokenHook(t *testing.T) {
 
 func TestConcurrentFlows(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	v := verifier(t, op)
 	t.Run("flows", func(t *testing.T) {
 		for i := range 8 {

@@ -1,4 +1,4 @@
-package proxytest_test
+package fakeop_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
 const (
@@ -26,7 +27,7 @@ const (
 	testRedirectURI  = "https://rp.example/Administration/oidcServices/signinresponse"
 )
 
-var alice = proxytest.User{
+var alice = fakeop.User{
 	Name:     "alice",
 	Password: "wonderland",
 	Claims: map[string]any{
@@ -38,23 +39,23 @@ var alice = proxytest.User{
 	},
 }
 
-var bob = proxytest.User{
+var bob = fakeop.User{
 	Name:     "bob",
 	Password: "builder",
 	Claims:   map[string]any{"email": "bob@example.com"},
 }
 
-func testOptions() proxytest.Options {
-	return proxytest.Options{
+func testOptions() fakeop.Options {
+	return fakeop.Options{
 		ClientID:     testClientID,
 		ClientSecret: testClientSecret,
-		Users:        []proxytest.User{alice, bob},
+		Users:        []fakeop.User{alice, bob},
 	}
 }
 
 // browser is an HTTP client with cookies that does not follow redirects,
 // so each step of the flow can be looked at.
-func browser(t *testing.T, op *proxytest.OP) *http.Client {
+func browser(t *testing.T, op *fakeoptest.OP) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -72,7 +73,7 @@ type authRequest struct {
 	verifier string
 }
 
-func newAuthRequest(op *proxytest.OP) authRequest {
+func newAuthRequest(op *fakeoptest.OP) authRequest {
 	verifier := oauth2.GenerateVerifier()
 	return authRequest{
 		verifier: verifier,
@@ -91,7 +92,7 @@ func newAuthRequest(op *proxytest.OP) authRequest {
 
 // send makes the authorization request by GET or, as an auto-submitted
 // form, by POST.
-func (a authRequest) send(t *testing.T, c *http.Client, op *proxytest.OP, method string) *http.Response {
+func (a authRequest) send(t *testing.T, c *http.Client, op *fakeoptest.OP, method string) *http.Response {
 	t.Helper()
 	var resp *http.Response
 	var err error
@@ -166,7 +167,7 @@ type tokenResponse struct {
 
 // redeem sends a token request authenticated by method (ClientSecretBasic,
 // ClientSecretPost, "both" or "none").
-func redeem(t *testing.T, op *proxytest.OP, method, code, verifier string) (int, tokenResponse) {
+func redeem(t *testing.T, op *fakeoptest.OP, method, code, verifier string) (int, tokenResponse) {
 	t.Helper()
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
@@ -174,7 +175,7 @@ func redeem(t *testing.T, op *proxytest.OP, method, code, verifier string) (int,
 		"redirect_uri":  {testRedirectURI},
 		"code_verifier": {verifier},
 	}
-	if method == proxytest.ClientSecretPost || method == "both" {
+	if method == fakeop.ClientSecretPost || method == "both" {
 		form.Set("client_id", testClientID)
 		form.Set("client_secret", testClientSecret)
 	}
@@ -183,7 +184,7 @@ func redeem(t *testing.T, op *proxytest.OP, method, code, verifier string) (int,
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if method == proxytest.ClientSecretBasic || method == "both" {
+	if method == fakeop.ClientSecretBasic || method == "both" {
 		req.SetBasicAuth(url.QueryEscape(testClientID), url.QueryEscape(testClientSecret))
 	}
 	resp, err := op.Client().Do(req)
@@ -200,11 +201,11 @@ func redeem(t *testing.T, op *proxytest.OP, method, code, verifier string) (int,
 
 // signIn runs the whole non-interactive flow and returns the token response
 // and the nonce sent.
-func signIn(t *testing.T, op *proxytest.OP) (tokenResponse, string) {
+func signIn(t *testing.T, op *fakeoptest.OP) (tokenResponse, string) {
 	t.Helper()
 	a := newAuthRequest(op)
 	got := callback(t, a.send(t, browser(t, op), op, http.MethodGet))
-	status, tr := redeem(t, op, proxytest.ClientSecretBasic, got.Get("code"), a.verifier)
+	status, tr := redeem(t, op, fakeop.ClientSecretBasic, got.Get("code"), a.verifier)
 	if status != http.StatusOK {
 		t.Fatalf("token request = %d %s %s; want 200", status, tr.Error, tr.ErrorDescription)
 	}
@@ -212,7 +213,7 @@ func signIn(t *testing.T, op *proxytest.OP) (tokenResponse, string) {
 }
 
 // verifier checks ID tokens the way go-oidc does, with the OP's JWKS.
-func verifier(t *testing.T, op *proxytest.OP, algs ...string) *oidc.IDTokenVerifier {
+func verifier(t *testing.T, op *fakeoptest.OP, algs ...string) *oidc.IDTokenVerifier {
 	t.Helper()
 	if len(algs) == 0 {
 		algs = []string{oidc.RS256}
@@ -222,7 +223,7 @@ func verifier(t *testing.T, op *proxytest.OP, algs ...string) *oidc.IDTokenVerif
 	return oidc.NewVerifier(op.Issuer(), keys, &oidc.Config{ClientID: op.ClientID(), SupportedSigningAlgs: algs})
 }
 
-func verify(t *testing.T, v *oidc.IDTokenVerifier, op *proxytest.OP, raw string) (*oidc.IDToken, error) {
+func verify(t *testing.T, v *oidc.IDTokenVerifier, op *fakeoptest.OP, raw string) (*oidc.IDToken, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(context.Background(), op.Client()), 10*time.Second)
 	defer cancel()
@@ -238,7 +239,7 @@ func claimsOf(t *testing.T, tok *oidc.IDToken) map[string]any {
 	return c
 }
 
-func getJSON(t *testing.T, op *proxytest.OP, url string, v any) int {
+func getJSON(t *testing.T, op *fakeoptest.OP, url string, v any) int {
 	t.Helper()
 	resp, err := op.Client().Get(url)
 	if err != nil {

@@ -1,4 +1,4 @@
-package proxytest_test
+package fakeop_test
 
 import (
 	"html"
@@ -8,14 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
-func interactiveOP(t *testing.T) *proxytest.OP {
+func interactiveOP(t *testing.T) *fakeoptest.OP {
 	t.Helper()
 	o := testOptions()
 	o.Interactive = true
-	return proxytest.NewTLSServer(t, o)
+	return fakeoptest.NewTLSServer(t, o)
 }
 
 var requestIDRE = regexp.MustCompile(`<input type="hidden" name="request" value="([^"]+)">`)
@@ -34,7 +35,7 @@ func signInForm(t *testing.T, resp *http.Response) (string, string) {
 	return html.UnescapeString(m[1]), body
 }
 
-func submit(t *testing.T, c *http.Client, op *proxytest.OP, requestID, user, password string) *http.Response {
+func submit(t *testing.T, c *http.Client, op *fakeoptest.OP, requestID, user, password string) *http.Response {
 	t.Helper()
 	action := strings.TrimSuffix(op.Issuer(), "/") + "/signin"
 	resp, err := c.PostForm(action, url.Values{"request": {requestID}, "username": {user}, "password": {password}})
@@ -51,7 +52,7 @@ func TestInteractiveSignIn(t *testing.T) {
 	a := newAuthRequest(op)
 
 	id, page := signInForm(t, a.send(t, b, op, http.MethodGet))
-	for _, want := range []string{proxytest.Banner, `name="username"`, `name="password"`, `type="password"`, testClientID} {
+	for _, want := range []string{fakeop.Banner, `name="username"`, `name="password"`, `type="password"`, testClientID} {
 		if !strings.Contains(page, want) {
 			t.Errorf("sign-in page lacks %q", want)
 		}
@@ -86,7 +87,7 @@ func TestInteractiveSignIn(t *testing.T) {
 	if got.Get("state") != a.params.Get("state") || got.Get("code") == "" {
 		t.Fatalf("callback after sign-in = %v; want code and state", got)
 	}
-	status, tr := redeem(t, op, proxytest.ClientSecretBasic, got.Get("code"), a.verifier)
+	status, tr := redeem(t, op, fakeop.ClientSecretBasic, got.Get("code"), a.verifier)
 	if status != http.StatusOK {
 		t.Fatalf("token = %d %s", status, tr.Error)
 	}
@@ -200,7 +201,7 @@ func TestEndSession(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			op.AllowPostLogoutRedirect(tt.allow...)
 			resp, err := browser(t, op).Get(op.Endpoints().EndSession + "?" + tt.params.Encode())
 			if err != nil {

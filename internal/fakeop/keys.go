@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 import (
 	"crypto"
@@ -69,10 +69,10 @@ func (op *OP) SetSigning(s SigningOptions) error {
 	defer op.mu.Unlock()
 	if !s.None && s.Algorithm != "" && s.Algorithm != "none" {
 		if err := checkAlgorithm(jose.SignatureAlgorithm(s.Algorithm), op.opts.ClientSecret); err != nil {
-			return fmt.Errorf("proxytest: SetSigning: %w", err)
+			return fmt.Errorf("fakeop: SetSigning: %w", err)
 		}
 		if _, err := op.keyForLocked(s); err != nil {
-			return fmt.Errorf("proxytest: SetSigning: %w", err)
+			return fmt.Errorf("fakeop: SetSigning: %w", err)
 		}
 	}
 	op.signing = s
@@ -87,7 +87,7 @@ func (op *OP) RotateKey(keepOld bool) (string, error) {
 	defer op.mu.Unlock()
 	k, err := op.newKey(op.publishedAlg(), "")
 	if err != nil {
-		return "", fmt.Errorf("proxytest: RotateKey: %w", err)
+		return "", fmt.Errorf("fakeop: RotateKey: %w", err)
 	}
 	if keepOld {
 		op.keys = append([]*signingKey{k}, op.keys...)
@@ -229,7 +229,7 @@ func (op *OP) newKey(alg jose.SignatureAlgorithm, kidPrefix string) (*signingKey
 	now := op.now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          new(big.Int).SetUint64(uint64(now.UnixNano())),
-		Subject:               pkix.Name{CommonName: "proxytest signing key " + kid, Organization: []string{"oidcgate development OpenID provider"}},
+		Subject:               pkix.Name{CommonName: "fakeop signing key " + kid, Organization: []string{"oidcgate development OpenID provider"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -343,22 +343,22 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.alg, Key: key.key}, opts)
 	if err != nil {
-		return "", fmt.Errorf("proxytest: signer for %s: %w", key.alg, err)
+		return "", fmt.Errorf("fakeop: signer for %s: %w", key.alg, err)
 	}
 	// go-jose's jwt builder would encode the claims, decode them into a map
 	// and encode that again; once, with the same encoder, gives the same
 	// JSON (a map's keys sorted, numbers as written).
 	payload, err := josejson.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("proxytest: encode claims: %w", err)
+		return "", fmt.Errorf("fakeop: encode claims: %w", err)
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("proxytest: sign ID token: %w", err)
+		return "", fmt.Errorf("fakeop: sign ID token: %w", err)
 	}
 	token, err := jws.CompactSerialize()
 	if err != nil {
-		return "", fmt.Errorf("proxytest: sign ID token: %w", err)
+		return "", fmt.Errorf("fakeop: sign ID token: %w", err)
 	}
 	return token, nil
 }
@@ -367,11 +367,11 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 func unsigned(header, claims map[string]any) (string, error) {
 	h, err := json.Marshal(header)
 	if err != nil {
-		return "", fmt.Errorf("proxytest: encode header: %w", err)
+		return "", fmt.Errorf("fakeop: encode header: %w", err)
 	}
 	p, err := json.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("proxytest: encode claims: %w", err)
+		return "", fmt.Errorf("fakeop: encode claims: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p) + ".", nil
 }

@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 import (
 	"fmt"

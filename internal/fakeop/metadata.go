@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 import (
 	"encoding/base64"
@@ -23,7 +23,7 @@ func (op *OP) fetchable(w http.ResponseWriter, r *http.Request, count *int, fail
 	status := *fail
 	op.mu.Unlock()
 	if status != 0 {
-		http.Error(w, "proxytest: failing on purpose", status)
+		http.Error(w, "fakeop: failing on purpose", status)
 		return false
 	}
 	return true
@@ -130,7 +130,7 @@ func xmlEscape(s string) string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		http.Error(w, "proxytest: encode JSON: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "fakeop: encode JSON: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,4 +1,4 @@
-// Package proxytest is an in-process OpenID Connect provider: real keys, real
+// Package fakeop is an in-process OpenID Connect provider: real keys, real
 // signatures, the authorization code flow with PKCE, and switches that make it
 // misbehave on purpose. The proxy's end-to-end tests drive it with a Go HTTP
 // client acting as the browser; `oidcgate demo` puts a person in front of its
@@ -11,13 +11,12 @@
 // accepted (the tests' proxies listen on random ports); once one is
 // registered, only exact matches are. AllowPostLogoutRedirect does the same
 // for the end-session endpoint.
-package proxytest
+package fakeop
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -89,8 +88,7 @@ type OP struct {
 
 	mu              sync.Mutex
 	issuer          string
-	basePath        string // the issuer's path, where the endpoints hang off
-	server          *httptest.Server
+	basePath        string        // the issuer's path, where the endpoints hang off
 	keys            []*signingKey // published; keys[0] signs
 	keySerial       int
 	otherAlgKeys    map[jose.SignatureAlgorithm]*signingKey // published too, made for SetSigning
@@ -184,7 +182,7 @@ func (o *Options) validate() error {
 		errs = append(errs, fmt.Errorf("Algorithm: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("proxytest: %w", err)
+		return fmt.Errorf("fakeop: %w", err)
 	}
 	return nil
 }
@@ -198,7 +196,7 @@ func (op *OP) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	issuer, base := op.issuer, op.basePath
 	op.mu.Unlock()
 	if issuer == "" {
-		http.Error(w, "proxytest: SetIssuer has not been called", http.StatusServiceUnavailable)
+		http.Error(w, "fakeop: SetIssuer has not been called", http.StatusServiceUnavailable)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, base)

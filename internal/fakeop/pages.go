@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 import (
 	"bytes"
@@ -137,7 +137,7 @@ func (op *OP) renderMessage(w http.ResponseWriter, status int, title, message st
 func render(w http.ResponseWriter, status int, name string, data any, extraCSP string) {
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
-		http.Error(w, "proxytest: render "+name+": "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "fakeop: render "+name+": "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()

@@ -1,4 +1,4 @@
-package proxytest_test
+package fakeop_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/oidcgate/oidcgate/proxy/proxytest"
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 )
 
 // header decodes an ID token's protected header.
@@ -56,7 +57,7 @@ func TestAlgorithms(t *testing.T) {
 			t.Parallel()
 			o := testOptions()
 			o.Algorithm = alg
-			op := proxytest.NewTLSServer(t, o)
+			op := fakeoptest.NewTLSServer(t, o)
 			tr, nonce := signIn(t, op)
 			if got := header(t, tr.IDToken)["alg"]; got != alg {
 				t.Errorf("header alg = %v; want %s", got, alg)
@@ -83,7 +84,7 @@ func TestAlgorithms(t *testing.T) {
 
 func TestJWKS(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	var set jose.JSONWebKeySet // go-jose checks x5t against x5c and the key against the certificate
 	if status := getJSON(t, op, op.Endpoints().JWKS, &set); status != http.StatusOK {
 		t.Fatalf("GET jwks = %d; want 200", status)
@@ -108,52 +109,52 @@ func TestSigningOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
-		signing    proxytest.SigningOptions
-		wantHeader func(op *proxytest.OP, h map[string]any) string // "" when the header is right
+		signing    fakeop.SigningOptions
+		wantHeader func(op *fakeoptest.OP, h map[string]any) string // "" when the header is right
 		wantValid  bool
 	}{
 		{
 			name:      "default names the key by kid",
 			wantValid: true,
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"kid": op.KeyID(), "x5t": nil, "typ": "JWT"})
 			},
 		},
 		{
 			name:      "no kid",
-			signing:   proxytest.SigningOptions{OmitKeyID: true},
+			signing:   fakeop.SigningOptions{OmitKeyID: true},
 			wantValid: true, // go-oidc tries every key
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"kid": nil, "x5t": nil})
 			},
 		},
 		{
 			name:      "x5t instead of kid",
-			signing:   proxytest.SigningOptions{UseX5T: true},
+			signing:   fakeop.SigningOptions{UseX5T: true},
 			wantValid: true,
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
-				return expectHeader(h, map[string]any{"kid": nil, "x5t": proxytest.X5T(op.Certificates()[0])})
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
+				return expectHeader(h, map[string]any{"kid": nil, "x5t": fakeop.X5T(op.Certificates()[0])})
 			},
 		},
 		{
 			name:      "kid and x5t",
-			signing:   proxytest.SigningOptions{KeyIDAndX5T: true},
+			signing:   fakeop.SigningOptions{KeyIDAndX5T: true},
 			wantValid: true,
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
-				return expectHeader(h, map[string]any{"kid": op.KeyID(), "x5t": proxytest.X5T(op.Certificates()[0])})
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
+				return expectHeader(h, map[string]any{"kid": op.KeyID(), "x5t": fakeop.X5T(op.Certificates()[0])})
 			},
 		},
 		{
 			name:    "unknown kid",
-			signing: proxytest.SigningOptions{KeyID: "no-such-key"},
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			signing: fakeop.SigningOptions{KeyID: "no-such-key"},
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"kid": "no-such-key"})
 			},
 		},
 		{
 			name:    "unpublished key",
-			signing: proxytest.SigningOptions{SignWithUnpublishedKey: true},
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			signing: fakeop.SigningOptions{SignWithUnpublishedKey: true},
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				if kid, _ := h["kid"].(string); kid == "" || kid == op.KeyID() {
 					return fmt.Sprintf("kid = %v; want the unpublished key's own kid", h["kid"])
 				}
@@ -162,34 +163,34 @@ func TestSigningOptions(t *testing.T) {
 		},
 		{
 			name:    "unpublished key under the published kid",
-			signing: proxytest.SigningOptions{SignWithUnpublishedKey: true, KeyID: "current"},
+			signing: fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: "current"},
 		},
 		{
 			name:    "alg none",
-			signing: proxytest.SigningOptions{None: true},
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			signing: fakeop.SigningOptions{None: true},
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"alg": "none", "kid": op.KeyID()})
 			},
 		},
 		{
 			name:      "another published algorithm",
-			signing:   proxytest.SigningOptions{Algorithm: "ES256"},
+			signing:   fakeop.SigningOptions{Algorithm: "ES256"},
 			wantValid: false, // the verifier allows RS256 only
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"alg": "ES256"})
 			},
 		},
 		{
 			name:    "HS256 with the client secret while RS256 is expected",
-			signing: proxytest.SigningOptions{Algorithm: "HS256"},
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			signing: fakeop.SigningOptions{Algorithm: "HS256"},
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"alg": "HS256", "kid": nil})
 			},
 		},
 		{
 			name:    "header that lies about alg",
-			signing: proxytest.SigningOptions{Header: map[string]any{"alg": "RS512", "jku": "https://evil.example/jwks"}},
-			wantHeader: func(op *proxytest.OP, h map[string]any) string {
+			signing: fakeop.SigningOptions{Header: map[string]any{"alg": "RS512", "jku": "https://evil.example/jwks"}},
+			wantHeader: func(op *fakeoptest.OP, h map[string]any) string {
 				return expectHeader(h, map[string]any{"alg": "RS512", "jku": "https://evil.example/jwks"})
 			},
 		},
@@ -197,7 +198,7 @@ func TestSigningOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			s := tt.signing
 			if s.KeyID == "current" {
 				s.KeyID = op.KeyID()
@@ -235,21 +236,21 @@ func expectHeader(h map[string]any, want map[string]any) string {
 
 func TestSetSigningAlgorithmPublishesKey(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
-	if err := op.SetSigning(proxytest.SigningOptions{Algorithm: "ES256"}); err != nil {
+	op := fakeoptest.NewTLSServer(t, testOptions())
+	if err := op.SetSigning(fakeop.SigningOptions{Algorithm: "ES256"}); err != nil {
 		t.Fatalf("SetSigning(ES256) = %v", err)
 	}
 	tr, _ := signIn(t, op)
 	if _, err := verify(t, verifier(t, op, "RS256", "ES256"), op, tr.IDToken); err != nil {
 		t.Errorf("Verify(ES256 token, RS256+ES256 allowed) = %v; want nil", err)
 	}
-	if err := op.SetSigning(proxytest.SigningOptions{Algorithm: "XX999"}); err == nil {
+	if err := op.SetSigning(fakeop.SigningOptions{Algorithm: "XX999"}); err == nil {
 		t.Errorf("SetSigning(XX999) = nil; want an error")
 	}
 	short := testOptions()
 	short.ClientSecret = "short"
-	op2 := proxytest.NewTLSServer(t, short)
-	if err := op2.SetSigning(proxytest.SigningOptions{Algorithm: "HS256"}); err == nil {
+	op2 := fakeoptest.NewTLSServer(t, short)
+	if err := op2.SetSigning(fakeop.SigningOptions{Algorithm: "HS256"}); err == nil {
 		t.Errorf("SetSigning(HS256) with a 5-byte secret = nil; want an error")
 	}
 }
@@ -267,7 +268,7 @@ func TestRotateKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			v := verifier(t, op) // one key set for the whole test, as a relying party keeps it
 			tr, _ := signIn(t, op)
 			if _, err := verify(t, v, op, tr.IDToken); err != nil {
@@ -315,7 +316,7 @@ func TestMutateClaims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			op := proxytest.NewTLSServer(t, testOptions())
+			op := fakeoptest.NewTLSServer(t, testOptions())
 			op.MutateClaims(tt.mutate)
 			tr, _ := signIn(t, op)
 			if _, err := verify(t, verifier(t, op), op, tr.IDToken); err == nil {
@@ -332,7 +333,7 @@ func TestMutateClaims(t *testing.T) {
 
 func TestMutateClaimsSeesEveryClaim(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	var seen []string
 	op.MutateClaims(func(c map[string]any) {
 		for name := range c {
@@ -358,7 +359,7 @@ func TestMutateClaimsSeesEveryClaim(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	e := op.Endpoints()
 	tests := []struct {
 		name string
@@ -388,7 +389,7 @@ func TestFailures(t *testing.T) {
 
 func TestMutateDiscovery(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	op.MutateDiscovery(func(d map[string]any) { d["issuer"] = "https://evil.example"; delete(d, "end_session_endpoint") })
 	var doc map[string]any
 	getJSON(t, op, op.Endpoints().Discovery, &doc)
@@ -417,7 +418,7 @@ type keyDescriptor struct {
 
 func TestFederationMetadata(t *testing.T) {
 	t.Parallel()
-	op := proxytest.NewTLSServer(t, testOptions())
+	op := fakeoptest.NewTLSServer(t, testOptions())
 	if _, err := op.RotateKey(true); err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +460,7 @@ func TestFederationMetadata(t *testing.T) {
 
 func TestIssuerWithPath(t *testing.T) {
 	t.Parallel()
-	op, err := proxytest.New(testOptions())
+	op, err := fakeop.New(testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,14 +476,11 @@ func TestIssuerWithPath(t *testing.T) {
 	if got, want := op.Endpoints().Token, srv.URL+"/tenant/v2.0/token"; got != want {
 		t.Errorf("Endpoints().Token = %q; want %q", got, want)
 	}
-	if op.Client() != nil {
-		t.Errorf("Client() of an OP not started by NewTLSServer = non-nil; want nil")
-	}
 }
 
 func TestNotReadyWithoutIssuer(t *testing.T) {
 	t.Parallel()
-	op, err := proxytest.New(testOptions())
+	op, err := fakeop.New(testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

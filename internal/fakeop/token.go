@@ -1,4 +1,4 @@
-package proxytest
+package fakeop
 
 import (
 	"crypto/rand"
@@ -165,7 +165,7 @@ func pkceMatches(verifier, challenge string) bool {
 
 func writeTokenError(w http.ResponseWriter, e tokenError) {
 	if e.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="proxytest"`)
+		w.Header().Set("WWW-Authenticate", `Basic realm="fakeop"`)
 	}
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
@@ -183,7 +183,7 @@ func (op *OP) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	fail, sub := op.failUserInfo, op.userInfoSub
 	op.mu.Unlock()
 	if fail != 0 {
-		http.Error(w, "proxytest: failing on purpose", fail)
+		http.Error(w, "fakeop: failing on purpose", fail)
 		return
 	}
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
