@@ -30,7 +30,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 	}
 	h := r.Header
 	claims.StripIdentity(h, st.injectHeaders...)
-	claims.StripCookies(h, s.ownsCookie)
+	session.StripCookies(h, s.ownsCookie)
 	claims.Identity{
 		User:               sess.User,
 		AuthenticationType: sess.AuthenticationType,
