@@ -29,27 +29,26 @@ const (
 // It does not allocate when there is nothing to remove.
 func StripIdentity(h http.Header, extra ...string) {
 	for key := range h {
-		if isProxyHeader(key) || anySameName(key, extra) {
+		if IsProxyHeader(key) || anySameName(key, extra) {
 			delete(h, key)
 		}
 	}
 }
 
-func isProxyHeader(key string) bool {
-	const prefix = "x-forwarded-"
-	if len(key) <= len(prefix) || !sameName(key[:len(prefix)], prefix) {
-		return sameName(key, "forwarded")
-	}
-	rest := key[len(prefix):]
-	return sameName(rest, "user") ||
-		sameName(rest, "authentication-type") ||
-		sameName(rest, "email") ||
-		sameName(rest, "preferred-username") ||
-		sameName(rest, "issuer") ||
-		sameName(rest, "for") ||
-		sameName(rest, "host") ||
-		sameName(rest, "proto")
+// IdentityHeaders are the headers SetHeaders writes, in canonical form.
+func IdentityHeaders() []string {
+	return []string{HeaderUser, HeaderAuthType, HeaderEmail, HeaderPreferredUsername, HeaderIssuer}
 }
+
+// proxyHeaders are what StripIdentity always removes: the identity headers
+// and those that say where the request came from.
+var proxyHeaders = append(IdentityHeaders(), "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded")
+
+// IsProxyHeader reports whether a header of this name is removed by
+// StripIdentity whatever the extra names: the identity headers,
+// X-Forwarded-For, -Host, -Proto and Forwarded, compared as StripIdentity
+// compares them.
+func IsProxyHeader(key string) bool { return anySameName(key, proxyHeaders) }
 
 func anySameName(key string, names []string) bool {
 	for _, n := range names {

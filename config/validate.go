@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/oidcgate/oidcgate/claims"
+	"github.com/oidcgate/oidcgate/provider"
 )
 
 // Validate reports every problem with the configuration at once, joined,
@@ -74,8 +77,6 @@ func (v *validator) tls() {
 	v.required("tls.key_file", v.c.TLS.KeyFile)
 }
 
-var signingAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"}
-
 func (v *validator) openIDConnect() {
 	const p = "openid_connect."
 	o := v.c.OpenIDConnect
@@ -114,8 +115,8 @@ func (v *validator) openIDConnect() {
 		switch {
 		case strings.EqualFold(alg, "none"):
 			v.add(key, `"none" is refused: an unsigned ID token proves nothing, anyone could forge one`)
-		case !slices.Contains(signingAlgs, alg):
-			v.enum(key, alg, signingAlgs)
+		case !slices.Contains(provider.SigningAlgorithms(), alg):
+			v.enum(key, alg, provider.SigningAlgorithms())
 		}
 	}
 
@@ -276,14 +277,10 @@ func (v *validator) authentication() {
 	}
 }
 
-// forbiddenInject are headers a credential's token must not be put in:
-// the identity the proxy vouches for, and what routing and framing need.
-var forbiddenInject = []string{
-	"x-forwarded-user", "x-forwarded-authentication-type", "x-forwarded-email",
-	"x-forwarded-preferred-username", "x-forwarded-issuer",
-	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded",
-	"cookie", "host", "connection", "content-length", "transfer-encoding",
-}
+// forbiddenInject are headers a credential's token must not be put in
+// besides those the proxy vouches for (claims.IsProxyHeader): what routing
+// and framing need.
+var forbiddenInject = []string{"cookie", "host", "connection", "content-length", "transfer-encoding"}
 
 func (v *validator) sites() {
 	c := v.c
@@ -361,7 +358,7 @@ func (v *validator) inject(key string, in Inject, headers map[string]int, j int)
 	switch {
 	case !isToken(h):
 		v.add(key+".header", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
-	case slices.Contains(forbiddenInject, norm):
+	case claims.IsProxyHeader(h) || slices.Contains(forbiddenInject, norm):
 		v.add(key+".header", "%s is set or removed by the proxy itself; choose another header", h)
 	default:
 		if k, dup := headers[norm]; dup {

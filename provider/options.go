@@ -82,6 +82,9 @@ type Options struct {
 	OnFetch func(source string, err error) // after every fetch: "discovery", "jwks", "federation"; may be nil
 }
 
+// SigningAlgorithms are the ID token signing algorithms oidcgate can check.
+func SigningAlgorithms() []string { return slices.Clone(knownAlgorithms) }
+
 var knownAlgorithms = []string{
 	"RS256", "RS384", "RS512",
 	"PS256", "PS384", "PS512",
