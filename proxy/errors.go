@@ -45,15 +45,19 @@ var titles = map[int]string{
 	http.StatusGatewayTimeout:              "The service behind this page took too long",
 }
 
+// errorWriter renders errors as pages and logs them; the server and the
+// sign-in flow share one.
+type errorWriter struct{ log *slog.Logger }
+
 // writeError is the one place that turns an error into a response: an HTML
 // page with the public reason in words, and one log line with the private
 // cause. Errors that are not *Error become a bare 500.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	s.writeErrorLink(w, r, err, "", "")
+func (ew errorWriter) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ew.writeErrorLink(w, r, err, "", "")
 }
 
 // writeErrorLink is writeError with a button on the page.
-func (s *Server) writeErrorLink(w http.ResponseWriter, r *http.Request, err error, link, linkText string) {
+func (ew errorWriter) writeErrorLink(w http.ResponseWriter, r *http.Request, err error, link, linkText string) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Status: http.StatusInternalServerError, Reason: "internal", Public: "Something went wrong inside oidcgate. The problem has been logged.", Err: err}
@@ -65,7 +69,7 @@ func (s *Server) writeErrorLink(w http.ResponseWriter, r *http.Request, err erro
 	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized:
 		level = slog.LevelWarn
 	}
-	s.log.LogAttrs(r.Context(), level, "request refused",
+	ew.log.LogAttrs(r.Context(), level, "request refused",
 		slog.Int("status", e.Status),
 		slog.String("reason", e.Reason),
 		slog.String("method", r.Method),

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidcgate/oidcgate/claims"
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/credentials"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
@@ -46,27 +46,17 @@ type Options struct {
 	Version string
 }
 
-// Server is the proxy's public handler.
+// Server is the proxy's public handler: it routes each request to its site
+// and either to the sign-in flow or upstream.
 type Server struct {
-	log      *slog.Logger
-	provider *provider.Provider
-	logins   *session.Logins
-	replay   *session.ReplayGuard
-	rules    []claims.Rule
-	sites    []*site
-	stores   []*session.Store
-	metrics  *metrics
-	noSite   *siteCounters // requests that matched no site
-	buffers  *bufferPool   // the reverse proxies' copy buffers
-
-	clientID          string
-	scopes            string
-	postAuthorization bool
-	formPost          bool
-	forceReauth       bool
-	signOutFromSTS    bool
-	lifetime          time.Duration
-	maxCallbackBody   int64
+	errorWriter
+	log     *slog.Logger
+	auth    *authFlow
+	sites   []*site
+	stores  []*session.Store
+	metrics *metrics
+	noSite  *siteCounters // requests that matched no site
+	buffers *bufferPool   // the reverse proxies' copy buffers
 }
 
 // New builds the server from a validated configuration. The provider's
@@ -81,27 +71,21 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	oc := cfg.OpenIDConnect
 	outbound := o.OutboundClient
 	if outbound == nil {
 		outbound = &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration, Transport: outboundTransport()}
 	}
-
-	m := newMetrics(o.Version)
-	po := ProviderOptions(cfg, outbound)
-	po.OnFetch = func(source string, err error) {
-		m.keyFetches.WithLabelValues(source, result(err)).Inc()
-		if err != nil {
-			log.Warn("provider fetch failed", "source", source, "error", err.Error())
-			return
-		}
-		log.Debug("provider fetch", "source", source)
+	transport := o.UpstreamTransport
+	if transport == nil {
+		transport = upstreamTransport(cfg.Limits)
 	}
-	prov, err := provider.New(ctx, po)
+	m := newMetrics(o.Version)
+	s := &Server{errorWriter: errorWriter{log}, log: log, metrics: m, noSite: m.siteCounters(""), buffers: &bufferPool{}}
+
+	prov, err := provider.New(ctx, s.providerOptions(cfg, outbound))
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
 	}
-
 	codec, err := sessionCodec(cfg.Session)
 	if err != nil {
 		return nil, err
@@ -109,45 +93,44 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if codec.generated {
 		log.Warn("session: no keys configured; a random key was made for this process: sessions end when it restarts, and replicas cannot share them. Set [session] keys (oidcgate genkey).")
 	}
+	s.auth = newAuthFlow(cfg, prov, codec.codec, m, log)
+	creds, err := s.credentialSources(cfg, outbound)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addSites(cfg, codec.codec, transport, creds); err != nil {
+		return nil, err
+	}
+	m.gauge("oidcgate_provider_keys", "Signing keys loaded from the provider or the certificate store.", func() float64 { return float64(prov.Stats().Keys) })
+	m.gauge("oidcgate_replay_guard_states", "Used login states remembered to refuse replays.", func() float64 { return float64(s.auth.replay.Len()) })
+	return s, nil
+}
 
-	s := &Server{
-		log:      log,
-		provider: prov,
-		metrics:  m,
-		noSite:   m.siteCounters(""),
-		buffers:  &bufferPool{},
-		logins: session.NewLogins(session.LoginOptions{
-			Name:          cfg.Session.CookieName,
-			TTL:           loginTTL,
-			Max:           maxLoginAttempts,
-			Secure:        true, // TLS always ends here
-			CrossSitePost: oc.ResponseMode == config.ResponseModeFormPost,
-			Codec:         codec.codec,
-		}),
-		replay:            session.NewReplayGuard(replayGuardSize),
-		clientID:          oc.ClientID,
-		scopes:            strings.Join(oc.AllScopes(), " "),
-		postAuthorization: oc.AuthorizationRequestHTTPMethod == config.MethodPost,
-		formPost:          oc.ResponseMode == config.ResponseModeFormPost,
-		forceReauth:       oc.ForceReauthenticate,
-		signOutFromSTS:    cfg.Authentication.SignOutFromSTS,
-		lifetime:          cfg.Session.Lifetime.Duration,
-		maxCallbackBody:   cfg.Limits.MaxCallbackBodyBytes,
+// providerOptions are ProviderOptions with every fetch counted and failed
+// ones logged.
+func (s *Server) providerOptions(cfg *config.Config, outbound *http.Client) provider.Options {
+	po := ProviderOptions(cfg, outbound)
+	po.OnFetch = func(source string, err error) {
+		s.metrics.keyFetches.WithLabelValues(source, result(err)).Inc()
+		if err != nil {
+			s.log.Warn("provider fetch failed", "source", source, "error", err.Error())
+			return
+		}
+		s.log.Debug("provider fetch", "source", source)
 	}
-	for _, r := range cfg.Authentication.Claims {
-		s.rules = append(s.rules, claims.Rule{ClaimType: r.ClaimType, OriginalIssuer: r.OriginalIssuer, AuthenticationType: r.AuthenticationType})
-	}
+	return po
+}
 
-	transport := o.UpstreamTransport
-	if transport == nil {
-		transport = upstreamTransport(cfg.Limits)
-	}
+// addSites builds the sites, each with its session store (one shared by
+// all with sso_enabled) and its credential injections, longest prefix
+// first, so "/a/b/" wins over "/a/".
+func (s *Server) addSites(cfg *config.Config, codec *session.Codec, transport http.RoundTripper, creds map[string]*credentials.Source) error {
 	store := func(name string) *session.Store {
 		st := session.NewStore(session.StoreOptions{
 			Name:     name,
-			Lifetime: s.lifetime,
+			Lifetime: cfg.Session.Lifetime.Duration,
 			Secure:   cfg.Session.RequireSSL,
-			Codec:    codec.codec,
+			Codec:    codec,
 		})
 		s.stores = append(s.stores, st)
 		return st
@@ -156,18 +139,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if cfg.Authentication.SSOEnabled {
 		shared = store(cfg.Session.CookieName)
 	}
-	creds, err := s.credentialSources(cfg, outbound)
-	if err != nil {
-		return nil, err
-	}
 	for _, sc := range cfg.Sites {
 		st, err := s.newSite(cfg, sc, transport)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		st.sessions = shared
-		st.counters = m.siteCounters(st.name)
-		st.latency = m.upstream.WithLabelValues(st.name)
+		st.counters = s.metrics.siteCounters(st.name)
+		st.latency = s.metrics.upstream.WithLabelValues(st.name)
 		if st.sessions == nil {
 			st.sessions = store(cfg.Session.CookieName + "-" + cookieSafe(sc.Name))
 			st.ownSession = true
@@ -179,11 +158,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 		s.sites = append(s.sites, st)
 	}
-	// Longest prefix first, so "/a/b/" wins over "/a/".
 	sort.SliceStable(s.sites, func(i, j int) bool { return len(s.sites[i].prefix) > len(s.sites[j].prefix) })
-	m.gauge("oidcgate_provider_keys", "Signing keys loaded from the provider or the certificate store.", func() float64 { return float64(prov.Stats().Keys) })
-	m.gauge("oidcgate_replay_guard_states", "Used login states remembered to refuse replays.", func() float64 { return float64(s.replay.Len()) })
-	return s, nil
+	return nil
 }
 
 func (s *Server) newSite(cfg *config.Config, sc config.Site, transport http.RoundTripper) (*site, error) {
@@ -303,13 +279,13 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 		}
 		http.Redirect(w, r, target, http.StatusMovedPermanently)
 	case strings.EqualFold(r.URL.Path, st.signInPath):
-		s.signIn(w, r, st)
+		s.auth.signIn(w, r, st)
 	case strings.EqualFold(r.URL.Path, st.callbackPath):
-		return st, s.signInResponse(w, r, st)
+		return st, s.auth.signInResponse(w, r, st)
 	case strings.EqualFold(r.URL.Path, st.signOutPath):
-		s.signOut(w, r, st)
+		s.auth.signOut(w, r, st)
 	case strings.EqualFold(r.URL.Path, st.deniedPath):
-		s.accessDenied(w, r, st)
+		accessDenied(w, r, st)
 	default:
 		return st, s.forward(w, r, st)
 	}
@@ -318,10 +294,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 
 // Ready reports whether users can sign in: the provider's endpoints and
 // keys are known.
-func (s *Server) Ready() error { return s.provider.Ready() }
+func (s *Server) Ready() error { return s.auth.provider.Ready() }
 
 // Provider exposes the provider for the admin endpoints and `check -online`.
-func (s *Server) Provider() *provider.Provider { return s.provider }
+func (s *Server) Provider() *provider.Provider { return s.auth.provider }
 
 // ProviderOptions maps [openid_connect] to the provider package's options.
 func ProviderOptions(cfg *config.Config, client *http.Client) provider.Options {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,26 +12,90 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/claims"
+	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
 	"golang.org/x/oauth2"
 )
 
+// authOptions are the sign-in and sign-out settings from the configuration.
+type authOptions struct {
+	ClientID          string
+	Scopes            string        // space-separated, as the authorization request sends them
+	PostAuthorization bool          // authorization request by an auto-submitted form
+	FormPost          bool          // response_mode=form_post
+	ForceReauth       bool          // prompt=login
+	SignOutFromSTS    bool          // sign-out ends the session at the provider too
+	Lifetime          time.Duration // of a session
+	MaxCallbackBody   int64         // bytes of a form_post sign-in answer
+	Rules             []claims.Rule
+}
+
+func authOptionsFrom(cfg *config.Config) authOptions {
+	oc := cfg.OpenIDConnect
+	o := authOptions{
+		ClientID:          oc.ClientID,
+		Scopes:            strings.Join(oc.AllScopes(), " "),
+		PostAuthorization: oc.AuthorizationRequestHTTPMethod == config.MethodPost,
+		FormPost:          oc.ResponseMode == config.ResponseModeFormPost,
+		ForceReauth:       oc.ForceReauthenticate,
+		SignOutFromSTS:    cfg.Authentication.SignOutFromSTS,
+		Lifetime:          cfg.Session.Lifetime.Duration,
+		MaxCallbackBody:   cfg.Limits.MaxCallbackBodyBytes,
+	}
+	for _, r := range cfg.Authentication.Claims {
+		o.Rules = append(o.Rules, claims.Rule{ClaimType: r.ClaimType, OriginalIssuer: r.OriginalIssuer, AuthenticationType: r.AuthenticationType})
+	}
+	return o
+}
+
+// authFlow runs the sign-in and sign-out endpoints: it sends the browser to
+// the provider, checks the provider's answer, and starts or ends the
+// session. Sites and their session stores come with each request.
+type authFlow struct {
+	errorWriter
+	opts     authOptions
+	log      *slog.Logger
+	provider *provider.Provider
+	logins   *session.Logins
+	replay   *session.ReplayGuard
+	metrics  *metrics
+}
+
+func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Codec, m *metrics, log *slog.Logger) *authFlow {
+	return &authFlow{
+		errorWriter: errorWriter{log},
+		opts:        authOptionsFrom(cfg),
+		log:         log,
+		provider:    prov,
+		logins: session.NewLogins(session.LoginOptions{
+			Name:          cfg.Session.CookieName,
+			TTL:           loginTTL,
+			Max:           maxLoginAttempts,
+			Secure:        true, // TLS always ends here
+			CrossSitePost: cfg.OpenIDConnect.ResponseMode == config.ResponseModeFormPost,
+			Codec:         codec,
+		}),
+		replay:  session.NewReplayGuard(replayGuardSize),
+		metrics: m,
+	}
+}
+
 // signIn starts the authorization code flow: a fresh state, nonce and PKCE
 // verifier go into a login-state cookie for this browser, and the
 // authorization request goes to the provider by redirect (GET) or by an
 // auto-submitted form (POST).
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, st *site) {
+func (a *authFlow) signIn(w http.ResponseWriter, r *http.Request, st *site) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-in starts with a GET request.", nil))
+		a.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-in starts with a GET request.", nil))
 		return
 	}
-	ep, err := s.provider.Endpoints()
+	ep, err := a.provider.Endpoints()
 	if err == nil {
-		err = s.provider.Ready()
+		err = a.provider.Ready()
 	}
 	if err != nil {
-		s.writeError(w, r, refuse(http.StatusServiceUnavailable, "provider_unavailable",
+		a.writeError(w, r, refuse(http.StatusServiceUnavailable, "provider_unavailable",
 			"The identity provider cannot be reached yet. Please try again in a minute.", err))
 		return
 	}
@@ -42,27 +107,27 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, st *site) {
 		Site:      st.name,
 		Created:   time.Now(),
 	}
-	if err := s.logins.Begin(w, r, login); err != nil {
-		s.writeError(w, r, err)
+	if err := a.logins.Begin(w, r, login); err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	params := url.Values{
 		"response_type":         {"code"},
-		"client_id":             {s.clientID},
+		"client_id":             {a.opts.ClientID},
 		"redirect_uri":          {st.redirectURI},
-		"scope":                 {s.scopes},
+		"scope":                 {a.opts.Scopes},
 		"state":                 {login.State},
 		"nonce":                 {login.Nonce},
 		"code_challenge":        {oauth2.S256ChallengeFromVerifier(login.Verifier)},
 		"code_challenge_method": {"S256"},
 	}
-	if s.formPost {
+	if a.opts.FormPost {
 		params.Set("response_mode", "form_post")
 	}
-	if s.forceReauth {
+	if a.opts.ForceReauth {
 		params.Set("prompt", "login")
 	}
-	if s.postAuthorization {
+	if a.opts.PostAuthorization {
 		fields := make([]field, 0, len(params))
 		for _, name := range []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt"} {
 			if v := params.Get(name); v != "" {
@@ -74,7 +139,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, st *site) {
 	}
 	target, err := url.Parse(ep.Authorization)
 	if err != nil {
-		s.writeError(w, r, err)
+		a.writeError(w, r, err)
 		return
 	}
 	q := target.Query()
@@ -99,36 +164,93 @@ func returnURLParam(q url.Values) string {
 	return ""
 }
 
-// signInResponse is the redirect URI. The steps follow the specification's
-// order, cheapest first: nothing touches the network before the state has
-// been found, matched and spent.
-func (s *Server) signInResponse(w http.ResponseWriter, r *http.Request, st *site) (user string) {
-	user, err := s.completeSignIn(w, r, st)
-	if err == nil {
-		return user
-	}
-	result, reason := "failed", "internal"
-	var e *Error
-	if errors.As(err, &e) {
-		reason = e.Reason
-		if e.Status < 500 {
-			result = "refused"
-		}
-	}
-	s.metrics.signIns.WithLabelValues(result, reason).Inc()
-	s.writeError(w, r, err)
-	return ""
+// signedIn is what a sign-in answer that passed every check led to.
+type signedIn struct {
+	identity  claims.Identity
+	returnURL string
+	// denied: the ID token was good, but no claims rule lets this user in.
+	denied bool
+	issuer any // the token's iss, for the log line of a denied sign-in
 }
 
-func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, st *site) (string, error) {
-	params, err := s.callbackParams(w, r)
-	if err != nil {
-		return "", err
+// signInResponse is the redirect URI. completeSignIn runs the checks and
+// sets the cookies; this writes the one response and the one log line for
+// the outcome, and counts it.
+func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *site) (user string) {
+	done, err := a.completeSignIn(w, r, st)
+	switch {
+	case err != nil:
+		result, reason := "failed", "internal"
+		var e *Error
+		if errors.As(err, &e) {
+			reason = e.Reason
+			if e.Status < 500 {
+				result = "refused"
+			}
+		}
+		a.metrics.signIns.WithLabelValues(result, reason).Inc()
+		a.writeError(w, r, err)
+		return ""
+	case done.denied:
+		a.metrics.signIns.WithLabelValues("denied", "no_claims_rule").Inc()
+		a.log.Warn("sign-in", "result", "denied", "reason", "no_claims_rule", "site", st.name, "issuer", done.issuer)
+		http.Redirect(w, r, st.deniedPath, http.StatusFound)
+		return ""
 	}
-	login, err := s.takeLogin(w, r, st, params.Get("state"))
+	id := done.identity
+	a.metrics.signIns.WithLabelValues("ok", "").Inc()
+	a.log.Info("sign-in", "result", "ok", "site", st.name, "user", id.User, "authentication_type", id.AuthenticationType)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, done.returnURL, http.StatusFound)
+	return id.User
+}
+
+// completeSignIn checks a sign-in answer in the specification's order,
+// cheapest first: nothing touches the network before the state has been
+// found, matched and spent. It sets cookies (the login state spent, the
+// session) but writes no response and logs nothing.
+func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *site) (signedIn, error) {
+	params, err := a.callbackParams(w, r)
 	if err != nil {
-		return "", err
+		return signedIn{}, err
 	}
+	login, err := a.takeLogin(w, r, st, params.Get("state"))
+	if err != nil {
+		return signedIn{}, err
+	}
+	code, err := authorizationCode(params)
+	if err != nil {
+		return signedIn{}, err
+	}
+	ctx := r.Context()
+	tok, err := a.exchange(ctx, code, login.Verifier, st.redirectURI)
+	if err != nil {
+		return signedIn{}, err
+	}
+	rawIDToken, err := idToken(tok)
+	if err != nil {
+		return signedIn{}, err
+	}
+	cl, err := a.verify(ctx, rawIDToken, login.Nonce)
+	if err != nil {
+		return signedIn{}, err
+	}
+	if cl, err = a.withUserInfo(ctx, cl, tok.AccessToken); err != nil {
+		return signedIn{}, err
+	}
+	id, ok := claims.Match(a.opts.Rules, cl)
+	if !ok {
+		return signedIn{denied: true, issuer: cl["iss"]}, nil
+	}
+	if err := a.startSession(w, r, st, id, rawIDToken); err != nil {
+		return signedIn{}, err
+	}
+	return signedIn{identity: id, returnURL: login.ReturnURL}, nil
+}
+
+// authorizationCode is the code in the provider's answer, or the error the
+// provider answered with instead.
+func authorizationCode(params url.Values) (string, error) {
 	if code := params.Get("error"); code != "" {
 		return "", refuse(http.StatusUnauthorized, "provider_error",
 			"The identity provider did not sign you in ("+clip(code, 64)+"). "+clip(params.Get("error_description"), 300),
@@ -138,29 +260,21 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, st *site
 	if code == "" {
 		return "", refuse(http.StatusBadRequest, "code_missing", "The identity provider's answer carried no authorization code.", nil)
 	}
-	ctx := r.Context()
-	tok, err := s.exchange(ctx, code, login.Verifier, st.redirectURI)
-	if err != nil {
-		return "", err
-	}
-	rawIDToken, _ := tok.Extra("id_token").(string)
-	if rawIDToken == "" {
+	return code, nil
+}
+
+// idToken is the ID token in the token endpoint's answer.
+func idToken(tok *oauth2.Token) (string, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
 		return "", refuse(http.StatusBadGateway, "id_token_missing", "The identity provider's token answer carried no ID token.", nil)
 	}
-	cl, err := s.verify(ctx, rawIDToken, login.Nonce)
-	if err != nil {
-		return "", err
-	}
-	if cl, err = s.withUserInfo(ctx, cl, tok.AccessToken); err != nil {
-		return "", err
-	}
-	id, ok := claims.Match(s.rules, cl)
-	if !ok {
-		s.metrics.signIns.WithLabelValues("denied", "no_claims_rule").Inc()
-		s.log.Warn("sign-in", "result", "denied", "reason", "no_claims_rule", "site", st.name, "issuer", cl["iss"])
-		http.Redirect(w, r, st.deniedPath, http.StatusFound)
-		return "", nil
-	}
+	return raw, nil
+}
+
+// startSession sets the session cookie for the signed-in user; the ID token
+// goes in only when sign-out needs it as a hint for the provider.
+func (a *authFlow) startSession(w http.ResponseWriter, r *http.Request, st *site, id claims.Identity, rawIDToken string) error {
 	sess := &session.Session{
 		User:               id.User,
 		AuthenticationType: id.AuthenticationType,
@@ -168,32 +282,25 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, st *site
 		PreferredUsername:  id.PreferredUsername,
 		Issuer:             id.Issuer,
 		Subject:            id.Subject,
-		Expires:            time.Now().Add(s.lifetime),
+		Expires:            time.Now().Add(a.opts.Lifetime),
 	}
-	if s.signOutFromSTS {
+	if a.opts.SignOutFromSTS {
 		sess.IDToken = rawIDToken
 	}
 	if st.ownSession {
 		sess.Site = st.name
 	}
-	if err := st.sessions.Save(w, r, sess); err != nil {
-		return "", err
-	}
-	s.metrics.signIns.WithLabelValues("ok", "").Inc()
-	s.log.Info("sign-in", "result", "ok", "site", st.name, "user", id.User, "authentication_type", id.AuthenticationType)
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, login.ReturnURL, http.StatusFound)
-	return id.User, nil
+	return st.sessions.Save(w, r, sess)
 }
 
 // callbackParams reads code, state and error from the query (GET) or from a
 // size-limited form body (POST, response_mode=form_post).
-func (s *Server) callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+func (a *authFlow) callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	switch r.Method {
 	case http.MethodGet:
 		return r.URL.Query(), nil
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, s.maxCallbackBody)
+		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxCallbackBody)
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -210,12 +317,12 @@ func (s *Server) callbackParams(w http.ResponseWriter, r *http.Request) (url.Val
 // takeLogin finds and spends the login state named by the callback's state:
 // it must exist in this browser, be intact and fresh, belong to this site,
 // and never have been used before on this server.
-func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, st *site, state string) (session.LoginState, error) {
+func (a *authFlow) takeLogin(w http.ResponseWriter, r *http.Request, st *site, state string) (session.LoginState, error) {
 	const again = " Please start again from the site."
 	if state == "" {
 		return session.LoginState{}, refuse(http.StatusBadRequest, "state_missing", "The sign-in answer carried no state."+again, nil)
 	}
-	login, err := s.logins.Take(w, r, state)
+	login, err := a.logins.Take(w, r, state)
 	switch {
 	case errors.Is(err, session.ErrLoginMissing):
 		return login, refuse(http.StatusBadRequest, "state_unknown", "This sign-in was not started in this browser, or it was already completed."+again, err)
@@ -227,7 +334,7 @@ func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, st *site, sta
 	if login.Site != st.name {
 		return login, refuse(http.StatusBadRequest, "state_site", "This sign-in was started for another site."+again, nil)
 	}
-	if err := s.replay.Use(state, login.Created.Add(loginTTL)); err != nil {
+	if err := a.replay.Use(state, login.Created.Add(loginTTL)); err != nil {
 		switch {
 		case errors.Is(err, session.ErrReplayGuardFull):
 			return login, refuse(http.StatusServiceUnavailable, "replay_guard_full", "Too many sign-ins are in progress. Please try again in a minute.", err)
@@ -240,10 +347,10 @@ func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, st *site, sta
 }
 
 // exchange redeems the code with the PKCE verifier at the token endpoint.
-func (s *Server) exchange(ctx context.Context, code, verifier, redirectURI string) (*oauth2.Token, error) {
+func (a *authFlow) exchange(ctx context.Context, code, verifier, redirectURI string) (*oauth2.Token, error) {
 	start := time.Now()
-	tok, err := s.provider.Exchange(ctx, code, verifier, redirectURI)
-	s.metrics.tokenEndpoint.Observe(since(start))
+	tok, err := a.provider.Exchange(ctx, code, verifier, redirectURI)
+	a.metrics.tokenEndpoint.Observe(since(start))
 	if err == nil {
 		return tok, nil
 	}
@@ -267,8 +374,8 @@ func (s *Server) exchange(ctx context.Context, code, verifier, redirectURI strin
 
 // verify checks the ID token and maps a failure to a refusal naming the
 // check that failed.
-func (s *Server) verify(ctx context.Context, raw, nonce string) (claims.Claims, error) {
-	cl, err := s.provider.Verify(ctx, raw, nonce)
+func (a *authFlow) verify(ctx context.Context, raw, nonce string) (claims.Claims, error) {
+	cl, err := a.provider.Verify(ctx, raw, nonce)
 	if err == nil {
 		return cl, nil
 	}
@@ -285,15 +392,15 @@ func (s *Server) verify(ctx context.Context, raw, nonce string) (claims.Claims, 
 
 // withUserInfo completes the claims from the userinfo endpoint when the ID
 // token lacks what the claims rules or the headers need.
-func (s *Server) withUserInfo(ctx context.Context, cl claims.Claims, accessToken string) (claims.Claims, error) {
-	if !claims.NeedsUserInfo(s.rules, cl) || accessToken == "" {
+func (a *authFlow) withUserInfo(ctx context.Context, cl claims.Claims, accessToken string) (claims.Claims, error) {
+	if !claims.NeedsUserInfo(a.opts.Rules, cl) || accessToken == "" {
 		return cl, nil
 	}
-	ep, err := s.provider.Endpoints()
+	ep, err := a.provider.Endpoints()
 	if err != nil || ep.UserInfo == "" {
 		return cl, nil
 	}
-	ui, err := s.provider.UserInfo(ctx, accessToken)
+	ui, err := a.provider.UserInfo(ctx, accessToken)
 	if err != nil {
 		return nil, refuse(http.StatusBadGateway, "userinfo_failed", "The identity provider's userinfo endpoint failed.", err)
 	}

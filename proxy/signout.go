@@ -10,22 +10,22 @@ import (
 // signOut ends the session here and, with sign_out_from_sts, at the
 // provider too: the browser goes to the end-session endpoint with the ID
 // token as a hint and comes back to the site.
-func (s *Server) signOut(w http.ResponseWriter, r *http.Request, st *site) {
+func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		s.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
+		a.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
 		return
 	}
 	sess, _ := st.sessions.Load(r)
 	st.sessions.Clear(w, r)
 	w.Header().Set("Cache-Control", "no-store")
-	if s.signOutFromSTS {
-		if target := s.endSessionURL(st, sess); target != "" {
-			s.log.Info("sign-out", "site", st.name, "at_provider", true)
+	if a.opts.SignOutFromSTS {
+		if target := a.endSessionURL(st, sess); target != "" {
+			a.log.Info("sign-out", "site", st.name, "at_provider", true)
 			http.Redirect(w, r, target, http.StatusFound)
 			return
 		}
 	}
-	s.log.Info("sign-out", "site", st.name, "at_provider", false)
+	a.log.Info("sign-out", "site", st.name, "at_provider", false)
 	renderPage(w, http.StatusOK, page{
 		Title:    "You are signed out",
 		Message:  "You have been signed out of " + st.name + ".",
@@ -37,8 +37,8 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 // endSessionURL is the provider's end-session endpoint (discovered, or
 // logout_endpoint) with id_token_hint and post_logout_redirect_uri; "" when
 // the provider has none.
-func (s *Server) endSessionURL(st *site, sess *session.Session) string {
-	ep, err := s.provider.Endpoints()
+func (a *authFlow) endSessionURL(st *site, sess *session.Session) string {
+	ep, err := a.provider.Endpoints()
 	if err != nil || ep.EndSession == "" {
 		return ""
 	}
@@ -47,7 +47,7 @@ func (s *Server) endSessionURL(st *site, sess *session.Session) string {
 		return ""
 	}
 	q := target.Query()
-	q.Set("client_id", s.clientID)
+	q.Set("client_id", a.opts.ClientID)
 	q.Set("post_logout_redirect_uri", st.baseURL)
 	if sess != nil && sess.IDToken != "" {
 		q.Set("id_token_hint", sess.IDToken)
@@ -58,7 +58,7 @@ func (s *Server) endSessionURL(st *site, sess *session.Session) string {
 
 // accessDenied is the page a signed-in user without a matching claims rule
 // lands on.
-func (s *Server) accessDenied(w http.ResponseWriter, r *http.Request, st *site) {
+func accessDenied(w http.ResponseWriter, r *http.Request, st *site) {
 	renderPage(w, http.StatusForbidden, page{
 		Title:    "Access denied",
 		Message:  "Your account is not allowed to use " + st.name + ". If you think it should be, ask your administrator to grant access.",
