@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -15,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/oidcgate/oidcgate/internal/demo"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // TestDemoScenarios runs TestScenarios' scenarios against `oidcgate demo`
@@ -271,22 +271,7 @@ func wantShown(t *testing.T, shown map[string]string, want []header) {
 }
 
 // demoLog keeps the demo's JSON log lines.
-type demoLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *demoLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *demoLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type demoLog struct{ testkit.SyncBuffer }
 
 // logRequest is oidcgate's one log line per request.
 type logRequest struct {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -258,26 +259,31 @@ func StartGate(t testing.TB, o GateOptions) *Gate {
 // ends first (ended), or 30 s pass.
 func (g *Gate) waitReady(exited <-chan error) (ended bool, err error) {
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var exitErr error
+	err = testkit.Until(30*time.Second, func() error {
 		select {
-		case err := <-exited:
-			return true, fmt.Errorf("exited before it was ready (%v):\n%s", err, g.Log())
+		case exitErr = <-exited:
+			ended = true
+			return nil
 		default:
 		}
 		resp, err := client.Get(g.AdminURL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return false, nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			return false, fmt.Errorf("not ready after 30s: %v\n%s", err, g.Log())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	switch {
+	case ended:
+		return true, fmt.Errorf("exited before it was ready (%v):\n%s", exitErr, g.Log())
+	case err != nil:
+		return false, fmt.Errorf("not ready after 30s: %v\n%s", err, g.Log())
 	}
+	return false, nil
 }
 
 // Listener is a loopback listener on a free port, for RunGate: taking the

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"github.com/oidcgate/oidcgate/internal/testkit"
+
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -188,16 +190,8 @@ func newProvider(t testing.TB, o Options) *Provider {
 
 func waitReady(t testing.TB, p *Provider) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := p.Ready()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Ready() = %v after 5s; want nil", err)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := testkit.Until(5*time.Second, p.Ready); err != nil {
+		t.Fatalf("Ready() = %v after 5s; want nil", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -79,7 +80,7 @@ func TestReplayAndInjection(t *testing.T) {
 // their state lives in the cookies, not on the server.
 func TestSignInFlood(t *testing.T) {
 	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
-	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
+	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &testkit.SyncBuffer{}}
 	srv := quietGate(t, g)
 	b := g.browser()
 	start := g.url + "/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/x"

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
@@ -78,18 +77,8 @@ max_callback_body_bytes = 4096
 	if err != nil {
 		h.tb.Fatal(err)
 	}
-	waitReadyTB(h.tb, h.srv)
+	waitReady(h.tb, h.srv)
 	h.spent = 0
-}
-
-func waitReadyTB(tb testing.TB, s *proxy.Server) {
-	tb.Helper()
-	for i := 0; i < 500 && s.Ready() != nil; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := s.Ready(); err != nil {
-		tb.Fatalf("proxy not ready: %v", err)
-	}
 }
 
 // begin starts a sign-in as a browser would and returns the login cookie,

@@ -21,6 +21,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/session"
 )
@@ -34,7 +35,7 @@ type gate struct {
 	srv     *httptest.Server
 	server  *proxy.Server
 	url     string // https://127.0.0.1:port
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	// backendMark: requests before it came from a legitimate sign-in
 	// earlier in the test.
 	backendMark int
@@ -63,6 +64,8 @@ type setup struct {
 	secret      string                  // client secret; "" = testClientSecret
 	beforeStart func(op *fakeoptest.OP) // runs before proxy.New, e.g. to break the OP
 	noWait      bool                    // do not wait for the provider to be ready
+	// forcedKeyRefresh is proxy.Options.ForcedKeyRefresh: 0 = 10 s.
+	forcedKeyRefresh time.Duration
 	// plainSlog logs through slog's own JSON handler instead of the one
 	// oidcgate serve uses (internal/logfmt, with its request-line path).
 	plainSlog bool
@@ -92,7 +95,7 @@ func newGate(t *testing.T, s setup) *gate {
 		o.Users = []fakeop.User{defaultUser}
 	}
 	op := fakeoptest.NewTLSServer(t, o)
-	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}}
+	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &testkit.SyncBuffer{}}
 	g.start(s, op.Client(), !s.noWait)
 	return g
 }
@@ -123,9 +126,10 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 		}
 	}
 	srv, err := proxy.New(ctx, proxy.Options{
-		Config:         cfg,
-		Logger:         slog.New(handler),
-		OutboundClient: client,
+		Config:           cfg,
+		Logger:           slog.New(handler),
+		OutboundClient:   client,
+		ForcedKeyRefresh: s.forcedKeyRefresh,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
@@ -218,15 +222,13 @@ var (
 
 // waitReady waits for the provider's discovery and keys, which load in the
 // background.
-func waitReady(t *testing.T, s *proxy.Server) {
-	t.Helper()
-	for i := 0; i < 500; i++ {
-		if s.Ready() == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+// The background fetch retries with backoff, so after a provider outage
+// this can take a few seconds.
+func waitReady(tb testing.TB, s *proxy.Server) {
+	tb.Helper()
+	if err := testkit.Until(10*time.Second, s.Ready); err != nil {
+		tb.Fatalf("proxy not ready: %v", err)
 	}
-	t.Fatalf("proxy not ready: %v", s.Ready())
 }
 
 // recorder is a backend that records every request it receives.
@@ -385,27 +387,3 @@ func parseForm(t *testing.T, r *response) (string, url.Values) {
 }
 
 func last(hops []*response) *response { return hops[len(hops)-1] }
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}

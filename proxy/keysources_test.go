@@ -21,6 +21,7 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -100,7 +101,7 @@ func startProxy(t *testing.T, s setup) (*proxy.Server, error) {
 		s.tokenAuth = "client_secret_basic"
 	}
 	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
-	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &syncBuffer{}, url: "https://127.0.0.1:8443"}
+	g := &gate{t: t, op: op, backend: newRecorder(t), logs: &testkit.SyncBuffer{}, url: "https://127.0.0.1:8443"}
 	cfg, err := config.Parse([]byte(g.configTOML(s)), "test.toml")
 	if err != nil {
 		t.Fatalf("test configuration: %v", err)

@@ -24,6 +24,9 @@ type RunOptions struct {
 	AdminListener net.Listener
 	// Started, if set, is called once both listeners accept connections.
 	Started func(public, admin net.Addr)
+	// CertificateCheck is the least time between two looks at whether
+	// cert_file and key_file changed. Zero: one second.
+	CertificateCheck time.Duration
 }
 
 // Run serves the proxy over TLS until ctx ends, then stops gracefully:
@@ -36,7 +39,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		log = slog.New(slog.DiscardHandler)
 		o.Logger = log
 	}
-	certs, err := newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, func(err error) {
+	certs, err := newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, o.CertificateCheck, func(err error) {
 		if err != nil {
 			log.Error("tls: certificate files changed but could not be loaded; still serving the previous certificate", "error", err.Error())
 			return

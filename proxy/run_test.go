@@ -3,13 +3,12 @@ package proxy_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -29,7 +29,7 @@ type running struct {
 	client        *http.Client
 	stop          context.CancelFunc
 	done          chan error
-	logs          *syncBuffer
+	logs          *testkit.SyncBuffer
 	certFile      string
 	keyFile       string
 }
@@ -65,7 +65,7 @@ func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *ru
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	r := &running{public: public, admin: "http://" + adminLn.Addr().String(), done: make(chan error, 1), logs: &syncBuffer{}, certFile: certFile, keyFile: keyFile}
+	r := &running{public: public, admin: "http://" + adminLn.Addr().String(), done: make(chan error, 1), logs: &testkit.SyncBuffer{}, certFile: certFile, keyFile: keyFile}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
@@ -80,6 +80,9 @@ func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *ru
 			Listener:      ln,
 			AdminListener: adminLn,
 			Started:       func(net.Addr, net.Addr) { close(started) },
+			// Every handshake looks at the files: a test that replaces
+			// them need not wait out the second.
+			CertificateCheck: time.Nanosecond,
 		})
 	}()
 	select {
@@ -125,16 +128,14 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	// The provider comes back; readiness follows without a restart.
 	op.FailDiscovery(0)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, body := r.get(t, r.admin+"/readyz")
-		if code == http.StatusOK {
-			break
+	err := testkit.Until(15*time.Second, func() error {
+		if code, body := r.get(t, r.admin+"/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz after the provider came back = %d %q", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz after the provider came back = %d %q", code, body)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The admin endpoints are never on the public listener.
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
@@ -217,7 +218,9 @@ func TestLogsNeverCarrySecrets(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 2)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		<-release
 		io.WriteString(w, "finished")
 	}))
@@ -232,14 +235,24 @@ func TestGracefulShutdown(t *testing.T) {
 	if last(b.visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
 		t.Fatal("sign-in failed")
 	}
+	<-arrived // the sign-in's own request
 
 	inflight := make(chan *response, 1)
 	go func() { inflight <- b.do(http.MethodGet, r.public+"/Administration/slow", nil, nil) }()
-	time.Sleep(200 * time.Millisecond) // the request is now waiting at the backend
+	select { // the request is now waiting at the backend
+	case <-arrived:
+	case resp := <-inflight:
+		t.Fatalf("the in-flight request ended before reaching the backend: %d %q", resp.StatusCode, resp.body)
+	}
 	r.stop()
-	time.Sleep(200 * time.Millisecond)
-	if code, _ := r.get(t, r.admin+"/readyz"); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz during shutdown = %d; want 503", code)
+	err := testkit.Until(5*time.Second, func() error {
+		if code, _ := r.get(t, r.admin+"/readyz"); code != http.StatusServiceUnavailable {
+			return fmt.Errorf("/readyz during shutdown = %d; want 503", code)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
 	}
 	close(release)
 	select {
@@ -315,20 +328,7 @@ func TestCertificateReloadedWithoutRestart(t *testing.T) {
 	if _, err := keep.Get(r.public + "/Administration/"); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Dir(r.certFile)
-	tmp := t.TempDir()
-	newCert, newKey, err := testcert.Write(tmp, time.Hour, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for src, dst := range map[string]string{newKey: r.keyFile, newCert: r.certFile} {
-		data, _ := os.ReadFile(src)
-		if err := os.WriteFile(filepath.Join(dir, "swap.tmp"), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		os.Rename(filepath.Join(dir, "swap.tmp"), dst)
-	}
-	time.Sleep(1100 * time.Millisecond)
+	swapCertificate(t, r)
 	if after := serial(); after == before {
 		t.Error("the replaced certificate is not served")
 	}
@@ -339,13 +339,15 @@ func TestCertificateReloadedWithoutRestart(t *testing.T) {
 
 func waitRunReady(t *testing.T, r *running) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if code, _ := r.get(t, r.admin+"/readyz"); code == http.StatusOK {
-			return
+	err := testkit.Until(10*time.Second, func() error {
+		if code, _ := r.get(t, r.admin+"/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz = %d", code)
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("never ready: %v", err)
 	}
-	t.Fatal("never ready")
 }
 
 func grep(s, substr string) string {

@@ -44,6 +44,9 @@ type Options struct {
 	UpstreamTransport http.RoundTripper
 	// Version is reported in the oidcgate_build_info metric.
 	Version string
+	// ForcedKeyRefresh is the least time between two key fetches forced by
+	// an ID token signed with an unknown key. Zero: 10 seconds.
+	ForcedKeyRefresh time.Duration
 }
 
 // Server is the proxy's public handler: it routes each request to its site
@@ -82,7 +85,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	m := newMetrics(o.Version)
 	s := &Server{errorWriter: errorWriter{log}, log: log, metrics: m, noSite: m.siteCounters(""), buffers: &bufferPool{}}
 
-	prov, err := provider.New(ctx, s.providerOptions(cfg, outbound))
+	po := s.providerOptions(cfg, outbound)
+	po.ForcedRefreshMinInterval = o.ForcedKeyRefresh
+	prov, err := provider.New(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
 	}

@@ -10,12 +10,14 @@ import (
 )
 
 // certReloader serves the certificate in cert_file/key_file and picks up a
-// replaced pair without a restart: at most once a second a handshake looks
+// replaced pair without a restart: at most once an interval (a second by
+// default) a handshake looks
 // at the files' modification times and size, and reloads when they changed.
 // A pair that fails to load (half-written, mismatched) leaves the previous
 // certificate in service.
 type certReloader struct {
 	certFile, keyFile string
+	interval          time.Duration
 	onReload          func(err error)
 
 	mu      sync.Mutex
@@ -24,8 +26,11 @@ type certReloader struct {
 	checked time.Time
 }
 
-func newCertReloader(certFile, keyFile string, onReload func(error)) (*certReloader, error) {
-	c := &certReloader{certFile: certFile, keyFile: keyFile, onReload: onReload}
+func newCertReloader(certFile, keyFile string, interval time.Duration, onReload func(error)) (*certReloader, error) {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	c := &certReloader{certFile: certFile, keyFile: keyFile, interval: interval, onReload: onReload}
 	stamp, err := c.fileStamp()
 	if err != nil {
 		return nil, err
@@ -39,7 +44,7 @@ func newCertReloader(certFile, keyFile string, onReload func(error)) (*certReloa
 func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if now := time.Now(); now.Sub(c.checked) >= time.Second {
+	if now := time.Now(); now.Sub(c.checked) >= c.interval {
 		c.checked = now
 		if stamp, err := c.fileStamp(); err == nil && stamp != c.stamp {
 			err := c.load(stamp)

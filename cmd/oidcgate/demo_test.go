@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 func TestDemoFlagErrors(t *testing.T) {
@@ -38,18 +40,20 @@ func TestDemoRunsUntilStopped(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "demo.toml")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "-listen", "127.0.0.1:0", "-write-config", file}, &stdout, &stderr)
 	}()
 
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stdout.String(), "Ctrl-C") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no instructions after 20s:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	err := testkit.Until(20*time.Second, func() error {
+		if !strings.Contains(stdout.String(), "Ctrl-C") {
+			return errors.New("no instructions")
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("no instructions after 20s:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 	if _, err := config.Load(file); err != nil {
 		t.Errorf("config.Load(%q) = %v; want the written file to load", file, err)

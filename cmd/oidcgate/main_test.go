@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,13 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -173,7 +174,7 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 	op := plainOP(t)
 	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-config", path, "-log-format", "text"}, &bytes.Buffer{}, &stderr)
@@ -181,13 +182,14 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 
 	addrRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
 	var addr string
-	for i := 0; i < 200 && addr == ""; i++ {
+	err := testkit.Until(5*time.Second, func() error {
 		if m := addrRe.FindStringSubmatch(stderr.String()); m != nil {
 			addr = m[1]
+			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if addr == "" {
+		return errors.New("no listen line")
+	})
+	if err != nil {
 		cancel()
 		t.Fatalf("serve did not start:\n%s", stderr.String())
 	}
@@ -216,21 +218,4 @@ func TestServeRefusesAnInvalidFile(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "nothing was started") {
 		t.Errorf("serve with a bad file = %d %q", code, stderr)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
