@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/oidcgate/oidcgate/internal/testkit"
+
 	"bufio"
 	"bytes"
 	"crypto/ecdsa"
@@ -228,20 +230,19 @@ func (op *OP) read(r io.Reader, listening chan<- string) {
 func (op *OP) waitDiscovery(t testing.TB) {
 	t.Helper()
 	client := op.HTTPClient()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	err := testkit.Until(15*time.Second, func() error {
 		resp, err := client.Get(op.DiscoveryURL())
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			err = fmt.Errorf("status %s", resp.Status)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("e2e: provider discovery %s: %v\n%s", op.DiscoveryURL(), err, op.Log())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("e2e: provider discovery %s: %v\n%s", op.DiscoveryURL(), err, op.Log())
 	}
 }
 

@@ -1,6 +1,9 @@
 package provider
 
 import (
+	"fmt"
+	"github.com/oidcgate/oidcgate/internal/testkit"
+
 	"context"
 	"slices"
 	"strings"
@@ -12,12 +15,14 @@ import (
 // waitFailures waits until the background loop has failed n times.
 func waitFailures(t *testing.T, p *Provider, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Stats().FetchErrors < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("Stats() = %+v after 5s; want %d fetch errors", p.Stats(), n)
+	err := testkit.Until(5*time.Second, func() error {
+		if s := p.Stats(); s.FetchErrors < n {
+			return fmt.Errorf("Stats() = %+v after 5s; want %d fetch errors", s, n)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -146,12 +151,14 @@ func TestScheduledRefresh(t *testing.T) {
 	o := op.options(JWKS)
 	o.RefreshInterval = 20 * time.Millisecond
 	p := newProvider(t, o)
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Stats().Fetches < 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Stats() after 5s = %+v; want a refresh every %v", p.Stats(), o.RefreshInterval)
+	err := testkit.Until(5*time.Second, func() error {
+		if s := p.Stats(); s.Fetches < 4 {
+			return fmt.Errorf("Stats() after 5s = %+v; want a refresh every %v", s, o.RefreshInterval)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if s := p.Stats(); s.ForcedFetches != 0 || op.count(keysPath) < 4 {
 		t.Errorf("Stats() = %+v; want scheduled fetches only", s)

@@ -17,6 +17,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/logfmt"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -125,8 +126,8 @@ upstream = "http://backend.internal/flowtime/"
 	if err != nil {
 		b.Fatal(err)
 	}
-	for s.Ready() != nil {
-		time.Sleep(5 * time.Millisecond)
+	if err := testkit.Until(10*time.Second, s.Ready); err != nil {
+		b.Fatalf("proxy not ready: %v", err)
 	}
 	return s, op
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -480,11 +481,14 @@ func TestProviderOutageRecovers(t *testing.T) {
 				tt.fail(op, http.StatusInternalServerError)
 				op.SetSigning(fakeop.SigningOptions{KeyIDAndX5T: true})
 			}})
-			for i := 0; keyFetches(g.op, tt.kind) == 0; i++ {
-				if i == 500 {
-					t.Fatal("the proxy never asked for the keys")
+			err := testkit.Until(10*time.Second, func() error {
+				if keyFetches(g.op, tt.kind) == 0 {
+					return errors.New("the proxy never asked for the keys")
 				}
-				time.Sleep(10 * time.Millisecond)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			if err := g.server.Ready(); err == nil {
 				t.Fatal("Ready() = nil while the keys fail; want an error")
@@ -511,11 +515,8 @@ func TestProviderOutageRecovers(t *testing.T) {
 
 			tt.fail(g.op, 0)
 			restored := time.Now()
-			for g.server.Ready() != nil {
-				if time.Since(restored) > 90*time.Second {
-					t.Fatalf("not ready 90s after the provider came back: %v", g.server.Ready())
-				}
-				time.Sleep(20 * time.Millisecond)
+			if err := testkit.Until(90*time.Second, g.server.Ready); err != nil {
+				t.Fatalf("not ready 90s after the provider came back: %v", err)
 			}
 			t.Logf("%s: ready %v after the keys came back, %d key fetch(es) in all", tt.kind, time.Since(restored).Round(time.Millisecond), keyFetches(g.op, tt.kind))
 			g.signedIn(b, "/Administration/")
