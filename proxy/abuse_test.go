@@ -32,19 +32,19 @@ func TestReplayAndInjection(t *testing.T) {
 		cb.RawQuery = q.Encode()
 		// The code is bound to the victim's PKCE challenge; the attacker's
 		// login state holds another verifier.
-		g.assertRefused(attacker, attacker.do(http.MethodGet, cb.String(), nil, nil), "token_refused", "invalid_grant")
+		g.assertRefused(attacker, attacker.Do(http.MethodGet, cb.String(), nil, nil), "token_refused", "invalid_grant")
 	})
 	t.Run("callback sent again by the browser that completed it", func(t *testing.T) {
 		g := newGate(t, setup{authMethod: "GET"})
 		g.op.AllowCodeReuse(true)
 		b := g.browser()
 		cb := g.startSignIn(b)
-		if r := last(b.follow(b.do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
+		if r := last(b.Follow(b.Do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
 			t.Fatalf("first callback = %d", r.StatusCode)
 		}
-		r := b.do(http.MethodGet, cb.String(), nil, nil)
-		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "already completed") {
-			t.Errorf("second callback = %d; want 400 saying the sign-in was already completed\n%s", r.StatusCode, r.body)
+		r := b.Do(http.MethodGet, cb.String(), nil, nil)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "already completed") {
+			t.Errorf("second callback = %d; want 400 saying the sign-in was already completed\n%s", r.StatusCode, r.Body)
 		}
 		for _, c := range r.Cookies() {
 			if c.Name == "oidcgate" {
@@ -60,15 +60,15 @@ func TestReplayAndInjection(t *testing.T) {
 		g.op.AllowCodeReuse(true)
 		b := g.browser()
 		cb := g.startSignIn(b)
-		saved := b.jar.Cookies(cb)
+		saved := b.Jar.Cookies(cb)
 		denied := *cb
 		denied.RawQuery = url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}}.Encode()
-		if r := b.do(http.MethodGet, denied.String(), nil, nil); r.StatusCode != http.StatusUnauthorized {
+		if r := b.Do(http.MethodGet, denied.String(), nil, nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("error answer = %d; want 401", r.StatusCode)
 		}
 		attacker := g.browser()
-		attacker.jar.SetCookies(cb, saved)
-		g.assertRefused(attacker, attacker.do(http.MethodGet, cb.String(), nil, nil), "state_replayed", "already used")
+		attacker.Jar.SetCookies(cb, saved)
+		g.assertRefused(attacker, attacker.Do(http.MethodGet, cb.String(), nil, nil), "state_replayed", "already used")
 		if n := g.op.Stats().TokenRequests; n != 0 {
 			t.Errorf("%d token requests for a spent state; want 0", n)
 		}
@@ -86,7 +86,7 @@ func TestSignInFlood(t *testing.T) {
 	start := g.url + "/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/x"
 	flood := func(n int) {
 		for i := 0; i < n; i++ {
-			r := b.do(http.MethodGet, start, nil, nil)
+			r := b.Do(http.MethodGet, start, nil, nil)
 			if r.StatusCode != http.StatusFound {
 				t.Fatalf("sign-in initiation %d = %d", i, r.StatusCode)
 			}
@@ -98,7 +98,7 @@ func TestSignInFlood(t *testing.T) {
 	after := heapAfterGC()
 
 	loginCookies := 0
-	for _, c := range b.jar.Cookies(mustURL(g.url + "/Administration/")) {
+	for _, c := range b.Jar.Cookies(mustURL(g.url + "/Administration/")) {
 		if strings.HasPrefix(c.Name, "oidcgate_login_") {
 			loginCookies++
 		}
@@ -213,10 +213,10 @@ func TestOversizedCookies(t *testing.T) {
 	waitRunReady(t, r)
 	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: backend}
 	b := g.browser()
-	b.client.Transport = r.client.Transport
+	b.Client.Transport = r.client.Transport
 	g.signedIn(b, "/Administration/")
 	session := ""
-	for _, c := range b.jar.Cookies(mustURL(r.public + "/Administration/")) {
+	for _, c := range b.Jar.Cookies(mustURL(r.public + "/Administration/")) {
 		if c.Name == "oidcgate" {
 			session = "oidcgate=" + c.Value
 		}
@@ -296,8 +296,8 @@ func TestReplayAtAnotherReplica(t *testing.T) {
 	g := newGate(t, setup{authMethod: "GET"})
 	b := g.browser()
 	cb := g.startSignIn(b)
-	saved := b.jar.Cookies(cb)
-	if r := last(b.follow(b.do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
+	saved := b.Jar.Cookies(cb)
+	if r := last(b.Follow(b.Do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
 		t.Fatalf("first callback = %d", r.StatusCode)
 	}
 	replica := secondReplica(t, g)

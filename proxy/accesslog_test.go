@@ -56,7 +56,7 @@ func TestAccessLogAndRequestID(t *testing.T) {
 				if c.sent != "" {
 					h.Set("X-Request-Id", c.sent)
 				}
-				resp := b.do(http.MethodGet, g.url+"/Administration/reports/week.aspx?id=7", nil, h)
+				resp := b.Do(http.MethodGet, g.url+"/Administration/reports/week.aspx?id=7", nil, h)
 				if resp.StatusCode != http.StatusOK {
 					t.Fatalf("signed-in GET = %d; want 200", resp.StatusCode)
 				}

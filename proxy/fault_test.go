@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
@@ -166,18 +165,6 @@ func faultGate(t *testing.T, fo *faultyOP, backend *recorder, s setup, wait bool
 	return g, g.server
 }
 
-// newBrowserOn is gate.browser for a gate whose OP was not started by
-// fakeoptest.NewTLSServer.
-func newBrowserOn(t *testing.T, client *http.Client) *browser {
-	jar, _ := cookiejar.New(nil)
-	tr := client.Transport.(*http.Transport).Clone()
-	return &browser{t: t, jar: jar, client: &http.Client{
-		Transport:     tr,
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
 // signInAs signs b in as a user whose email is email: the OP approves its
 // one account, with the claims changed for this sign-in only.
 func signInAs(g *gate, b *browser, email string) {
@@ -193,9 +180,9 @@ func signInAs(g *gate, b *browser, email string) {
 // stillSignedIn checks that b's session still reaches the backend as user.
 func stillSignedIn(g *gate, b *browser, user, path string) {
 	g.t.Helper()
-	r := b.do(http.MethodGet, g.url+path, nil, nil)
+	r := b.Do(http.MethodGet, g.url+path, nil, nil)
 	if r.StatusCode != http.StatusOK {
-		g.t.Errorf("%s's session: GET %s = %d; want 200\n%s", user, path, r.StatusCode, r.body)
+		g.t.Errorf("%s's session: GET %s = %d; want 200\n%s", user, path, r.StatusCode, r.Body)
 		return
 	}
 	if got := g.backend.last(g.t).Header.Get("X-Forwarded-User"); got != user {
@@ -208,16 +195,16 @@ func stillSignedIn(g *gate, b *browser, user, path string) {
 func assertErrorPage(g *gate, r *response, status int, reason, words string) {
 	g.t.Helper()
 	if r.StatusCode != status {
-		g.t.Errorf("status = %d; want %d\n%s", r.StatusCode, status, r.body)
+		g.t.Errorf("status = %d; want %d\n%s", r.StatusCode, status, r.Body)
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		g.t.Errorf("Content-Type = %q; want an HTML page", ct)
 	}
-	if !strings.Contains(r.body, words) {
-		g.t.Errorf("page does not say %q:\n%s", words, r.body)
+	if !strings.Contains(r.Body, words) {
+		g.t.Errorf("page does not say %q:\n%s", words, r.Body)
 	}
 	for _, leak := range []string{testClientSecret, "goroutine ", ".go:", "panic"} {
-		if strings.Contains(r.body, leak) {
+		if strings.Contains(r.Body, leak) {
 			g.t.Errorf("page shows %q", leak)
 		}
 	}
@@ -283,7 +270,7 @@ func settledGoroutines(quiesce func()) int {
 func closeIdle(servers []*httptest.Server, browsers ...*browser) func() {
 	return func() {
 		for _, b := range browsers {
-			b.client.CloseIdleConnections()
+			b.Client.CloseIdleConnections()
 		}
 		for _, s := range servers {
 			s.Client().CloseIdleConnections()
@@ -302,12 +289,12 @@ func TestFaultProviderDownAtStart(t *testing.T) {
 	// A user signed in before this replica started (the cookie comes from
 	// a replica sharing the keys) needs no provider.
 	bob := newBrowserOn(t, fo.client())
-	bob.jar.SetCookies(mustURL(g.url), mintSession(t, testKey1, "bob@example.com"))
+	bob.Jar.SetCookies(mustURL(g.url), mintSession(t, testKey1, "bob@example.com"))
 	alice := newBrowserOn(t, fo.client())
 	check := leakCheck(t, closeIdle([]*httptest.Server{fo.srv, g.srv, backend.Server}, alice, bob))
 
 	for i := 0; i < 2; i++ {
-		r := alice.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
+		r := alice.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
 		assertErrorPage(g, r, http.StatusServiceUnavailable, "provider_unavailable", "cannot be reached yet")
 		if i == 0 {
 			waitFetchFailures(t, srv, 2)
@@ -378,12 +365,12 @@ func TestFaultKeyEndpointAtStart(t *testing.T) {
 			backend := newRecorder(t)
 			g, srv := faultGate(t, fo, backend, setup{extra: outboundLimit}, false)
 			bob := newBrowserOn(t, fo.client())
-			bob.jar.SetCookies(mustURL(g.url), mintSession(t, testKey1, "bob@example.com"))
+			bob.Jar.SetCookies(mustURL(g.url), mintSession(t, testKey1, "bob@example.com"))
 			alice := newBrowserOn(t, fo.client())
 			check := leakCheck(t, closeIdle([]*httptest.Server{fo.srv, g.srv, backend.Server}, alice, bob))
 
 			waitFetchFailures(t, srv, 1)
-			r := alice.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
+			r := alice.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
 			assertErrorPage(g, r, http.StatusServiceUnavailable, "provider_unavailable", "cannot be reached yet")
 			stillSignedIn(g, bob, "bob@example.com", "/Administration/while-broken")
 
@@ -416,7 +403,7 @@ func TestFaultKeyEndpointDuringRotation(t *testing.T) {
 	if _, err := fo.op.RotateKey(false); err != nil {
 		t.Fatal(err)
 	}
-	r := last(alice.visit(g.url + "/Administration/"))
+	r := last(alice.Visit(g.url + "/Administration/"))
 	assertErrorPage(g, r, http.StatusServiceUnavailable, "id_token_keys_unavailable", "try again")
 	if now := srv.Provider().Stats(); now.ForcedFetches != stats.ForcedFetches+1 || now.FetchErrors != stats.FetchErrors+1 {
 		t.Errorf("provider stats %+v, before %+v; want one more forced fetch, failed", now, stats)
@@ -459,7 +446,7 @@ func TestFaultTokenEndpoint(t *testing.T) {
 
 			fo.set(fakeop.TokenPath, tt.fault)
 			start := time.Now()
-			r := last(alice.visit(g.url + "/Administration/"))
+			r := last(alice.Visit(g.url + "/Administration/"))
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("the failed sign-in took %v; the outbound timeout is 500ms", d)
 			}
@@ -599,7 +586,7 @@ func TestFaultBackend(t *testing.T) {
 				sw.stop()
 			}
 			start := time.Now()
-			r := alice.do(http.MethodGet, g.url+tt.path, nil, nil)
+			r := alice.Do(http.MethodGet, g.url+tt.path, nil, nil)
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("the failed request took %v", d)
 			}
@@ -634,7 +621,7 @@ func TestFaultBackendCutsResponse(t *testing.T) {
 
 	for _, path := range []string{"/Administration/cut", "/Administration/cut-late", "/Administration/cut"} {
 		req, _ := http.NewRequest(http.MethodGet, g.url+path, nil)
-		resp, err := alice.client.Do(req)
+		resp, err := alice.Client.Do(req)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Errorf("GET %s: %v; want the connection closed", path, err)
@@ -679,8 +666,8 @@ func TestCertificateSwapWithOpenConnections(t *testing.T) {
 	waitRunReady(t, r)
 	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}
 	b := g.browser()
-	b.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	if last(b.visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
+	b.Client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	if last(b.Visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
 		t.Fatal("sign-in failed")
 	}
 
@@ -710,9 +697,9 @@ func TestCertificateSwapWithOpenConnections(t *testing.T) {
 	}
 	inflight := make(chan error, 1)
 	go func() {
-		resp := b.do(http.MethodGet, r.public+"/Administration/slow", nil, nil)
-		if resp.StatusCode != http.StatusOK || resp.body != "ok" {
-			inflight <- fmt.Errorf("in-flight request = %d %q", resp.StatusCode, resp.body)
+		resp := b.Do(http.MethodGet, r.public+"/Administration/slow", nil, nil)
+		if resp.StatusCode != http.StatusOK || resp.Body != "ok" {
+			inflight <- fmt.Errorf("in-flight request = %d %q", resp.StatusCode, resp.Body)
 			return
 		}
 		inflight <- nil

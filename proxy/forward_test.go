@@ -28,7 +28,7 @@ func TestClientIdentityHeadersNeverReachTheBackend(t *testing.T) {
 		"X-Forwarded-Proto":               {"http"},
 		"Cookie":                          {"theme=dark; oidcgate_login_0123456789abcdef=forged; lang=en"},
 	}
-	r := b.do(http.MethodGet, g.url+"/Administration/page", nil, forged)
+	r := b.Do(http.MethodGet, g.url+"/Administration/page", nil, forged)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("signed-in request = %d", r.StatusCode)
 	}
@@ -72,8 +72,8 @@ func TestReturnURLStaysOnTheSite(t *testing.T) {
 	for _, attack := range attacks {
 		t.Run(attack, func(t *testing.T) {
 			b := g.browser()
-			r := b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl="+url.QueryEscape(attack), nil, nil)
-			hops := b.follow(r)
+			r := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl="+url.QueryEscape(attack), nil, nil)
+			hops := b.Follow(r)
 			final := hops[len(hops)-1]
 			if final.StatusCode != http.StatusOK {
 				t.Fatalf("sign-in with ReturnUrl %q ended at %d", attack, final.StatusCode)
@@ -106,7 +106,7 @@ func TestClaimsFromUserInfo(t *testing.T) {
 		g := newGate(t, s)
 		g.op.SetUserInfoSub("someone-else")
 		b := g.browser()
-		g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "userinfo_subject", "another user")
+		g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "userinfo_subject", "another user")
 	})
 }
 
@@ -114,9 +114,9 @@ func TestNoMatchingClaimsRuleIsAccessDenied(t *testing.T) {
 	g := newGate(t, setup{rules: "[[authentication.claims]]\nclaim_type = \"upn\"\nauthentication_type = \"AzureAD\"\n" +
 		"[[authentication.claims]]\nclaim_type = \"email\"\noriginal_issuer = \"https://other-issuer.example\"\nauthentication_type = \"Other\"\n"})
 	b := g.browser()
-	r := last(b.visit(g.url + "/Administration/"))
-	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "Access denied") {
-		t.Fatalf("no matching rule = %d:\n%s", r.StatusCode, r.body)
+	r := last(b.Visit(g.url + "/Administration/"))
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "Access denied") {
+		t.Fatalf("no matching rule = %d:\n%s", r.StatusCode, r.Body)
 	}
 	if r.Request.URL.Path != "/Administration/AccessDenied.aspx" {
 		t.Errorf("access denied shown at %s; want /Administration/AccessDenied.aspx", r.Request.URL.Path)
@@ -143,11 +143,11 @@ func TestSignOut(t *testing.T) {
 		g := newGate(t, setup{})
 		b := g.browser()
 		g.signedIn(b, "/Administration/")
-		r := b.do(http.MethodGet, g.url+"/Administration/oidcServices/SignOutInitiation", nil, nil)
-		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "signed out") {
-			t.Fatalf("sign-out = %d:\n%s", r.StatusCode, r.body)
+		r := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/SignOutInitiation", nil, nil)
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "signed out") {
+			t.Fatalf("sign-out = %d:\n%s", r.StatusCode, r.Body)
 		}
-		api := b.do(http.MethodGet, g.url+"/Flowtime/api", nil, http.Header{"Accept": {"application/json"}})
+		api := b.Do(http.MethodGet, g.url+"/Flowtime/api", nil, http.Header{"Accept": {"application/json"}})
 		if api.StatusCode != http.StatusUnauthorized {
 			t.Errorf("after sign-out an API call = %d; want 401", api.StatusCode)
 		}
@@ -156,7 +156,7 @@ func TestSignOut(t *testing.T) {
 		g := newGate(t, setup{signOutSTS: true})
 		b := g.browser()
 		g.signedIn(b, "/Administration/")
-		r := b.do(http.MethodPost, g.url+"/Administration/oidcservices/signoutinitiation", url.Values{}, nil)
+		r := b.Do(http.MethodPost, g.url+"/Administration/oidcservices/signoutinitiation", url.Values{}, nil)
 		if r.StatusCode != http.StatusFound {
 			t.Fatalf("sign-out = %d; want 302 to the provider", r.StatusCode)
 		}
@@ -164,11 +164,11 @@ func TestSignOut(t *testing.T) {
 		if !strings.HasPrefix(loc.String(), g.op.Issuer()) || loc.Query().Get("id_token_hint") == "" || loc.Query().Get("post_logout_redirect_uri") != g.url+"/Administration/" {
 			t.Errorf("end-session redirect = %s", loc)
 		}
-		back := b.do(http.MethodGet, loc.String(), nil, nil)
+		back := b.Do(http.MethodGet, loc.String(), nil, nil)
 		if got := back.Header.Get("Location"); !strings.HasPrefix(got, g.url+"/Administration/") {
 			t.Errorf("the provider's sign-out sends the browser to %q; want back at the site", got)
 		}
-		api := b.do(http.MethodGet, g.url+"/Administration/api", nil, http.Header{"Accept": {"application/json"}})
+		api := b.Do(http.MethodGet, g.url+"/Administration/api", nil, http.Header{"Accept": {"application/json"}})
 		if api.StatusCode != http.StatusUnauthorized {
 			t.Errorf("after sign-out an API call = %d; want 401", api.StatusCode)
 		}
@@ -179,15 +179,15 @@ func TestRoutingIsCaseInsensitiveAndBarePrefixRedirects(t *testing.T) {
 	g := newGate(t, setup{})
 	b := g.browser()
 	g.signedIn(b, "/Administration/")
-	r := b.do(http.MethodGet, g.url+"/ADMINISTRATION/Default.aspx", nil, nil)
+	r := b.Do(http.MethodGet, g.url+"/ADMINISTRATION/Default.aspx", nil, nil)
 	if r.StatusCode != http.StatusOK || g.backend.last(t).URL.Path != "/administration/Default.aspx" {
 		t.Errorf("upper-case path = %d %s", r.StatusCode, g.backend.last(t).URL.Path)
 	}
-	r = b.do(http.MethodGet, g.url+"/Administration", nil, nil)
+	r = b.Do(http.MethodGet, g.url+"/Administration", nil, nil)
 	if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/Administration/" {
 		t.Errorf("bare prefix = %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
-	r = b.do(http.MethodGet, g.url+"/Other/", nil, nil)
+	r = b.Do(http.MethodGet, g.url+"/Other/", nil, nil)
 	if r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown site = %d; want 404", r.StatusCode)
 	}

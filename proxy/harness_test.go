@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -268,122 +264,16 @@ func (rec *recorder) last(t *testing.T) *http.Request {
 
 // browser follows redirects and submits auto-posting forms, the way a
 // browser with scripts does, and keeps cookies.
-type browser struct {
-	t      *testing.T
-	client *http.Client
-	jar    http.CookieJar
-}
+type browser = testkit.Browser
 
-func (g *gate) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	tr := g.op.Client().Transport.(*http.Transport).Clone()
-	return &browser{t: g.t, jar: jar, client: &http.Client{
-		Transport: tr,
-		Jar:       jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}}
-}
+// response is a page with its body read.
+type response = testkit.Page
 
-// page is a response with its body read.
-type response struct {
-	*http.Response
-	body string
-}
+func (g *gate) browser() *browser { return newBrowserOn(g.t, g.op.Client()) }
 
-// do sends one request without following anything.
-func (b *browser) do(method, target string, form url.Values, header http.Header) *response {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, target, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return &response{Response: resp, body: string(data)}
-}
-
-// visit loads target and follows redirects and auto-submitted forms until
-// a page that is neither; it returns every hop's response, the last one
-// last.
-func (b *browser) visit(target string) []*response {
-	b.t.Helper()
-	return b.follow(b.do(http.MethodGet, target, nil, nil))
-}
-
-func (b *browser) follow(r *response) []*response {
-	b.t.Helper()
-	hops := []*response{r}
-	for i := 0; i < 20; i++ {
-		switch {
-		case r.StatusCode >= 300 && r.StatusCode < 400:
-			next, err := r.Request.URL.Parse(r.Header.Get("Location"))
-			if err != nil {
-				b.t.Fatalf("bad Location %q: %v", r.Header.Get("Location"), err)
-			}
-			r = b.do(http.MethodGet, next.String(), nil, nil)
-		case r.StatusCode == http.StatusOK && autoSubmits(r.body):
-			action, form := parseForm(b.t, r)
-			r = b.do(http.MethodPost, action, form, nil)
-		default:
-			return hops
-		}
-		hops = append(hops, r)
-	}
-	b.t.Fatal("too many redirects")
-	return nil
-}
-
-var (
-	formRe   = regexp.MustCompile(`(?is)<form[^>]*action="([^"]*)"`)
-	inputRe  = regexp.MustCompile(`(?is)<input[^>]*>`)
-	nameRe   = regexp.MustCompile(`(?is)\bname="([^"]*)"`)
-	valueRe  = regexp.MustCompile(`(?is)\bvalue="([^"]*)"`)
-	submitRe = regexp.MustCompile(`(?is)<script[^>]*>[^<]*\.submit\(\)`)
-)
-
-func autoSubmits(body string) bool { return submitRe.MatchString(body) && formRe.MatchString(body) }
-
-// parseForm reads the first form's action and inputs from an HTML page.
-func parseForm(t *testing.T, r *response) (string, url.Values) {
-	t.Helper()
-	m := formRe.FindStringSubmatch(r.body)
-	if m == nil {
-		t.Fatalf("no form in page:\n%s", r.body)
-	}
-	action, err := r.Request.URL.Parse(html.UnescapeString(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{}
-	for _, in := range inputRe.FindAllString(r.body, -1) {
-		n := nameRe.FindStringSubmatch(in)
-		if n == nil {
-			continue
-		}
-		v := ""
-		if m := valueRe.FindStringSubmatch(in); m != nil {
-			v = html.UnescapeString(m[1])
-		}
-		form.Add(html.UnescapeString(n[1]), v)
-	}
-	return action.String(), form
+// newBrowserOn is a browser trusting what client trusts.
+func newBrowserOn(t *testing.T, client *http.Client) *browser {
+	return testkit.NewBrowser(t, client.Transport.(*http.Transport).Clone())
 }
 
 func last(hops []*response) *response { return hops[len(hops)-1] }

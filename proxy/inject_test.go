@@ -62,7 +62,7 @@ func TestInjectedTokenReplacesClientAuthorization(t *testing.T) {
 	g := newGate(t, injectSetup(te))
 	b := g.browser()
 	g.signedIn(b, "/Flowtime/")
-	r := b.do(http.MethodGet, g.url+"/Flowtime/api", nil, http.Header{"Authorization": {"Bearer forged-by-client"}})
+	r := b.Do(http.MethodGet, g.url+"/Flowtime/api", nil, http.Header{"Authorization": {"Bearer forged-by-client"}})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("Flowtime = %d", r.StatusCode)
 	}
@@ -70,7 +70,7 @@ func TestInjectedTokenReplacesClientAuthorization(t *testing.T) {
 		t.Errorf("backend Authorization = %q; want the credential's token only", got)
 	}
 	// Administration has no injection: the client's header is left alone.
-	b.do(http.MethodGet, g.url+"/Administration/", nil, http.Header{"Authorization": {"Basic dXNlcjpwdw=="}})
+	b.Do(http.MethodGet, g.url+"/Administration/", nil, http.Header{"Authorization": {"Basic dXNlcjpwdw=="}})
 	if got := g.backend.last(t).Header.Get("Authorization"); got != "Basic dXNlcjpwdw==" {
 		t.Errorf("Administration backend Authorization = %q", got)
 	}
@@ -90,7 +90,7 @@ func TestInjectionSharesOneTokenRequest(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := b.client.Get(g.url + "/Flowtime/api")
+			resp, err := b.Client.Get(g.url + "/Flowtime/api")
 			if err != nil || resp.StatusCode != http.StatusOK {
 				failed.Add(1)
 			}
@@ -116,7 +116,7 @@ func TestInjectionRenewsBeforeExpiry(t *testing.T) {
 	first := g.backend.last(t).Header.Get("Authorization")
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		b.do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
+		b.Do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
 		if got := g.backend.last(t).Header.Get("Authorization"); got != first {
 			return
 		}
@@ -132,11 +132,11 @@ func TestInjectionFailureIs502AndNothingForwarded(t *testing.T) {
 	b := g.browser()
 	g.signedIn(b, "/Administration/")
 	before := len(g.backend.requests())
-	r := b.do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
-	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "access token") {
-		t.Errorf("token endpoint down: %d\n%s", r.StatusCode, r.body)
+	r := b.Do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.Body, "access token") {
+		t.Errorf("token endpoint down: %d\n%s", r.StatusCode, r.Body)
 	}
-	if strings.Contains(r.body, "mail-secret") || strings.Contains(g.logs.String(), "mail-secret") {
+	if strings.Contains(r.Body, "mail-secret") || strings.Contains(g.logs.String(), "mail-secret") {
 		t.Error("the credential's secret reached the page or the log")
 	}
 	if n := len(g.backend.requests()) - before; n != 0 {
@@ -147,7 +147,7 @@ func TestInjectionFailureIs502AndNothingForwarded(t *testing.T) {
 	}
 	// Backoff: repeated requests do not hit the endpoint each time.
 	for i := 0; i < 20; i++ {
-		b.do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
+		b.Do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
 	}
 	if n := te.requests.Load(); n > 2 {
 		t.Errorf("21 requests during an outage caused %d token requests; want backoff", n)

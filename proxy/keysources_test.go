@@ -280,7 +280,7 @@ func callbacksTogether(bs []*browser, cbs []*url.URL) []callbackResult {
 			}
 			req.Header.Set("Accept", "text/html")
 			<-start
-			resp, err := bs[i].client.Do(req)
+			resp, err := bs[i].Client.Do(req)
 			if err != nil {
 				results[i].err = err
 				return
@@ -321,7 +321,7 @@ func TestKeyRotationEachKind(t *testing.T) {
 			t.Logf("%s: key document fetches before rotation %d, after the next sign-in %d", kind, beforeKeys, keyFetches(g.op, kind))
 
 			// The session made with the old key is the proxy's own and lives on.
-			if r := first.do(http.MethodGet, g.url+"/Administration/", nil, nil); r.StatusCode != http.StatusOK {
+			if r := first.Do(http.MethodGet, g.url+"/Administration/", nil, nil); r.StatusCode != http.StatusOK {
 				t.Errorf("session from before the rotation = %d; want 200", r.StatusCode)
 			}
 		})
@@ -353,7 +353,7 @@ func TestKeyRotationConcurrentSignIns(t *testing.T) {
 			t.Errorf("sign-in %d: callback = %d, %v; want 302\n%s", i, r.status, r.err, r.body)
 			continue
 		}
-		if page := bs[i].do(http.MethodGet, g.url+"/Administration/", nil, nil); page.StatusCode != http.StatusOK || g.backend.last(t).Header.Get("X-Forwarded-User") != "alice@example.com" {
+		if page := bs[i].Do(http.MethodGet, g.url+"/Administration/", nil, nil); page.StatusCode != http.StatusOK || g.backend.last(t).Header.Get("X-Forwarded-User") != "alice@example.com" {
 			t.Errorf("sign-in %d: then GET /Administration/ = %d", i, page.StatusCode)
 		}
 	}
@@ -370,7 +370,7 @@ func TestKeyRotationUnknownKeyFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := g.browser()
-		g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "id_token_unknown_key", "signature")
+		g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "id_token_unknown_key", "signature")
 	}
 	if err := g.op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-" + rand.Text()}); err != nil {
 		t.Fatal(err)
@@ -445,7 +445,7 @@ func TestAlgorithmAllowList(t *testing.T) {
 				g.assertIdentity(g.op.Issuer())
 				return
 			}
-			g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "id_token_algorithm", "signing algorithm")
+			g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "id_token_algorithm", "signing algorithm")
 		})
 	}
 }
@@ -455,7 +455,7 @@ func TestValidIssuerOverridesDiscovery(t *testing.T) {
 	t.Run("the discovered issuer is refused", func(t *testing.T) {
 		g := newGate(t, setup{validIssuer: other})
 		b := g.browser()
-		g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "id_token_issuer", "issuer")
+		g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "id_token_issuer", "issuer")
 	})
 	t.Run("valid_issuer is accepted", func(t *testing.T) {
 		g := newGate(t, setup{validIssuer: other})
@@ -496,12 +496,12 @@ func TestProviderOutageRecovers(t *testing.T) {
 
 			b := g.browser()
 			for _, target := range []string{"/Administration/oidcServices/signininitiation", "/Administration/"} {
-				r := last(b.visit(g.url + target))
-				if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "cannot be reached yet") {
-					t.Errorf("GET %s while the keys fail = %d; want 503 saying the provider cannot be reached yet:\n%s", target, r.StatusCode, r.body)
+				r := last(b.Visit(g.url + target))
+				if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, "cannot be reached yet") {
+					t.Errorf("GET %s while the keys fail = %d; want 503 saying the provider cannot be reached yet:\n%s", target, r.StatusCode, r.Body)
 				}
 				for _, leak := range []string{testClientSecret, "goroutine ", ".go:"} {
-					if strings.Contains(r.body, leak) {
+					if strings.Contains(r.Body, leak) {
 						t.Errorf("outage page leaks %q", leak)
 					}
 				}

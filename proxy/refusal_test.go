@@ -9,6 +9,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // assertRefused checks the contract's promise for a bad sign-in: a 4xx
@@ -17,13 +18,13 @@ import (
 func (g *gate) assertRefused(b *browser, r *response, reason, words string) {
 	g.t.Helper()
 	if r.StatusCode < 400 || r.StatusCode > 499 {
-		g.t.Errorf("status = %d; want 4xx\n%s", r.StatusCode, r.body)
+		g.t.Errorf("status = %d; want 4xx\n%s", r.StatusCode, r.Body)
 	}
-	if !strings.Contains(r.body, words) {
-		g.t.Errorf("refusal page does not say %q:\n%s", words, r.body)
+	if !strings.Contains(r.Body, words) {
+		g.t.Errorf("refusal page does not say %q:\n%s", words, r.Body)
 	}
 	for _, leak := range []string{testClientSecret, "goroutine ", ".go:"} {
-		if strings.Contains(r.body, leak) {
+		if strings.Contains(r.Body, leak) {
 			g.t.Errorf("refusal page leaks %q", leak)
 		}
 	}
@@ -37,7 +38,7 @@ func (g *gate) assertRefused(b *browser, r *response, reason, words string) {
 	}
 	// No session: an API call is still refused and nothing reaches the backend.
 	before := len(g.backend.requests())
-	api := b.do(http.MethodGet, g.url+"/Administration/api/me", nil, http.Header{"Accept": {"application/json"}})
+	api := b.Do(http.MethodGet, g.url+"/Administration/api/me", nil, http.Header{"Accept": {"application/json"}})
 	if api.StatusCode != http.StatusUnauthorized || len(g.backend.requests()) != before {
 		g.t.Errorf("after a refused sign-in an API call got %d and reached the backend %d time(s)", api.StatusCode, len(g.backend.requests())-before)
 	}
@@ -47,22 +48,22 @@ func (g *gate) assertRefused(b *browser, r *response, reason, words string) {
 // request's URL without sending it.
 func (g *gate) startSignIn(b *browser) *url.URL {
 	g.t.Helper()
-	r := b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/", nil, nil)
+	r := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/", nil, nil)
 	for i := 0; i < 10; i++ {
 		loc := r.Header.Get("Location")
-		if r.StatusCode == http.StatusOK && autoSubmits(r.body) {
-			action, form := parseForm(g.t, r)
-			r = b.do(http.MethodPost, action, form, nil)
+		if r.StatusCode == http.StatusOK && testkit.AutoSubmits(r.Body) {
+			action, form := testkit.ParseForm(g.t, r)
+			r = b.Do(http.MethodPost, action, form, nil)
 			continue
 		}
 		if r.StatusCode != http.StatusFound {
-			g.t.Fatalf("sign-in stopped at %d:\n%s", r.StatusCode, r.body)
+			g.t.Fatalf("sign-in stopped at %d:\n%s", r.StatusCode, r.Body)
 		}
 		u, _ := r.Request.URL.Parse(loc)
 		if strings.HasPrefix(u.String(), g.url) {
 			return u
 		}
-		r = b.do(http.MethodGet, u.String(), nil, nil)
+		r = b.Do(http.MethodGet, u.String(), nil, nil)
 	}
 	g.t.Fatal("no callback reached")
 	return nil
@@ -115,7 +116,7 @@ func TestIDTokenRefusals(t *testing.T) {
 				tt.prepare(g.op)
 			}
 			b := g.browser()
-			hops := b.visit(g.url + "/Administration/")
+			hops := b.Visit(g.url + "/Administration/")
 			g.assertRefused(b, last(hops), tt.reason, tt.words)
 		})
 	}
@@ -133,7 +134,7 @@ func TestStateRefusals(t *testing.T) {
 		q := cb.Query()
 		q.Del("state")
 		cb.RawQuery = q.Encode()
-		g.assertRefused(b, b.do(http.MethodGet, cb.String(), nil, nil), "state_missing", "no state")
+		g.assertRefused(b, b.Do(http.MethodGet, cb.String(), nil, nil), "state_missing", "no state")
 		if n := g.op.Stats().TokenRequests; n != 0 {
 			t.Errorf("%d token requests before the state was checked; want 0", n)
 		}
@@ -145,7 +146,7 @@ func TestStateRefusals(t *testing.T) {
 		q := cb.Query()
 		q.Set("state", "forged-state-value-0123456789")
 		cb.RawQuery = q.Encode()
-		g.assertRefused(b, b.do(http.MethodGet, cb.String(), nil, nil), "state_unknown", "not started in this browser")
+		g.assertRefused(b, b.Do(http.MethodGet, cb.String(), nil, nil), "state_unknown", "not started in this browser")
 		if n := g.op.Stats().TokenRequests; n != 0 {
 			t.Errorf("%d token requests for a forged state; want 0", n)
 		}
@@ -154,7 +155,7 @@ func TestStateRefusals(t *testing.T) {
 		g := newGate(t, setup{authMethod: "GET"})
 		cb := g.startSignIn(g.browser())
 		other := g.browser()
-		g.assertRefused(other, other.do(http.MethodGet, cb.String(), nil, nil), "state_unknown", "not started in this browser")
+		g.assertRefused(other, other.Do(http.MethodGet, cb.String(), nil, nil), "state_unknown", "not started in this browser")
 	})
 	t.Run("replayed callback with its cookie, OP redeems codes twice", func(t *testing.T) {
 		g := newGate(t, setup{authMethod: "GET"})
@@ -162,14 +163,14 @@ func TestStateRefusals(t *testing.T) {
 		b := g.browser()
 		cb := g.startSignIn(b)
 		// Keep a copy of the login cookie as an attacker would.
-		saved := b.jar.Cookies(cb)
-		if r := last(b.follow(b.do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
-			t.Fatalf("first callback = %d:\n%s", r.StatusCode, r.body)
+		saved := b.Jar.Cookies(cb)
+		if r := last(b.Follow(b.Do(http.MethodGet, cb.String(), nil, nil))); r.StatusCode != http.StatusOK {
+			t.Fatalf("first callback = %d:\n%s", r.StatusCode, r.Body)
 		}
 		g.backendMark = len(g.backend.requests())
 		attacker := g.browser()
-		attacker.jar.SetCookies(cb, saved)
-		g.assertRefused(attacker, attacker.do(http.MethodGet, cb.String(), nil, nil), "state_replayed", "already used")
+		attacker.Jar.SetCookies(cb, saved)
+		g.assertRefused(attacker, attacker.Do(http.MethodGet, cb.String(), nil, nil), "state_replayed", "already used")
 	})
 	t.Run("code refused by the OP", func(t *testing.T) {
 		g := newGate(t, setup{authMethod: "GET"})
@@ -180,7 +181,7 @@ func TestStateRefusals(t *testing.T) {
 			return true
 		})
 		b := g.browser()
-		g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "token_refused", "invalid_grant")
+		g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "token_refused", "invalid_grant")
 	})
 	t.Run("OP error answer", func(t *testing.T) {
 		g := newGate(t, setup{authMethod: "GET"})
@@ -188,9 +189,9 @@ func TestStateRefusals(t *testing.T) {
 		cb := g.startSignIn(b)
 		q := url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"The user cancelled <b>sign-in</b>"}}
 		cb.RawQuery = q.Encode()
-		r := b.do(http.MethodGet, cb.String(), nil, nil)
+		r := b.Do(http.MethodGet, cb.String(), nil, nil)
 		g.assertRefused(b, r, "provider_error", "access_denied")
-		if strings.Contains(r.body, "<b>sign-in</b>") {
+		if strings.Contains(r.Body, "<b>sign-in</b>") {
 			t.Error("provider text reached the page unescaped")
 		}
 	})
@@ -202,18 +203,18 @@ func TestCookieRefusals(t *testing.T) {
 		b := g.browser()
 		g.signedIn(b, "/Administration/")
 		u := mustURL(g.url + "/Administration/")
-		for _, c := range b.jar.Cookies(u) {
+		for _, c := range b.Jar.Cookies(u) {
 			if c.Name == "oidcgate" {
 				v := []byte(c.Value)
 				v[len(v)/2] ^= 0x01
 				c.Value = string(v)
-				b.jar.SetCookies(u, []*http.Cookie{c})
+				b.Jar.SetCookies(u, []*http.Cookie{c})
 			}
 		}
 		before := len(g.backend.requests())
-		r := b.do(http.MethodGet, g.url+"/Administration/", nil, nil)
-		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "could not be read") || len(g.backend.requests()) != before {
-			t.Errorf("tampered cookie: %d, backend reached %d time(s):\n%s", r.StatusCode, len(g.backend.requests())-before, r.body)
+		r := b.Do(http.MethodGet, g.url+"/Administration/", nil, nil)
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "could not be read") || len(g.backend.requests()) != before {
+			t.Errorf("tampered cookie: %d, backend reached %d time(s):\n%s", r.StatusCode, len(g.backend.requests())-before, r.Body)
 		}
 	})
 	t.Run("cookie made with a key not in keys", func(t *testing.T) {
@@ -223,7 +224,7 @@ func TestCookieRefusals(t *testing.T) {
 		// Same browser, a deployment with other keys. Cookie jars key
 		// cookies by host, not port, so the browser sends the same cookie.
 		g2 := newGate(t, setup{keys: []string{testKey2}})
-		r := b.do(http.MethodGet, g2.url+"/Administration/", nil, nil)
+		r := b.Do(http.MethodGet, g2.url+"/Administration/", nil, nil)
 		if r.StatusCode != http.StatusUnauthorized || len(g2.backend.requests()) != 0 {
 			t.Errorf("foreign cookie: %d, backend reached %d time(s)", r.StatusCode, len(g2.backend.requests()))
 		}
@@ -237,9 +238,9 @@ func TestKeyRotationKeepsOldCookies(t *testing.T) {
 	// A replica with a new first key and the old one still listed; the
 	// browser sends it the same cookie (jars key cookies by host).
 	g2 := newGate(t, setup{keys: []string{testKey2, testKey1}})
-	r := b.do(http.MethodGet, g2.url+"/Administration/", nil, nil)
+	r := b.Do(http.MethodGet, g2.url+"/Administration/", nil, nil)
 	if r.StatusCode != http.StatusOK || g2.backend.last(t).Header.Get("X-Forwarded-User") != "alice@example.com" {
-		t.Fatalf("old cookie after rotation = %d:\n%s", r.StatusCode, r.body)
+		t.Fatalf("old cookie after rotation = %d:\n%s", r.StatusCode, r.Body)
 	}
 }
 
@@ -259,7 +260,7 @@ func TestUnauthenticatedRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := b.do(tt.method, g.url+"/Flowtime/api/tasks?x=1", nil, http.Header{"Accept": {tt.accept}})
+			r := b.Do(tt.method, g.url+"/Flowtime/api/tasks?x=1", nil, http.Header{"Accept": {tt.accept}})
 			if r.StatusCode != tt.want {
 				t.Errorf("%s = %d; want %d", tt.name, r.StatusCode, tt.want)
 			}

@@ -153,15 +153,15 @@ func TestMetricsAfterSignInAndRefusal(t *testing.T) {
 	waitRunReady(t, r)
 
 	b := g.browser()
-	b.client.Transport = r.client.Transport
-	hops := b.visit(r.public + "/Administration/")
+	b.Client.Transport = r.client.Transport
+	hops := b.Visit(r.public + "/Administration/")
 	if last(hops).StatusCode != http.StatusOK {
 		t.Fatalf("sign-in through Run = %d", last(hops).StatusCode)
 	}
 	op.MutateClaims(func(c map[string]any) { c["nonce"] = "wrong" })
 	b2 := g.browser()
-	b2.client.Transport = r.client.Transport
-	b2.visit(r.public + "/Administration/")
+	b2.Client.Transport = r.client.Transport
+	b2.Visit(r.public + "/Administration/")
 
 	_, metrics := r.get(t, r.admin+"/metrics")
 	for _, want := range []string{
@@ -191,14 +191,14 @@ func TestLogsNeverCarrySecrets(t *testing.T) {
 	// Collect every secret the sign-in handled.
 	secrets := []string{testClientSecret, testKey1}
 	u := mustURL(g.url + "/Administration/")
-	for _, c := range b.jar.Cookies(u) {
+	for _, c := range b.Jar.Cookies(u) {
 		secrets = append(secrets, c.Value)
 	}
 	params := g.op.Stats().AuthorizeParams
 	for _, p := range params {
 		secrets = append(secrets, p.Get("state"), p.Get("nonce"), p.Get("code_challenge"))
 	}
-	b.do(http.MethodGet, g.url+"/Administration/oidcServices/SignOutInitiation", nil, nil)
+	b.Do(http.MethodGet, g.url+"/Administration/oidcServices/SignOutInitiation", nil, nil)
 	for _, e := range g.op.Stats().EndSessionParams {
 		secrets = append(secrets, e.Get("id_token_hint"))
 	}
@@ -229,20 +229,20 @@ func TestGracefulShutdown(t *testing.T) {
 	waitRunReady(t, r)
 	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}
 	b := g.browser()
-	b.client.Transport = r.client.Transport
+	b.Client.Transport = r.client.Transport
 	// Sign in through the slow backend: release it for the sign-in's own request.
 	go func() { release <- struct{}{} }()
-	if last(b.visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
+	if last(b.Visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
 		t.Fatal("sign-in failed")
 	}
 	<-arrived // the sign-in's own request
 
 	inflight := make(chan *response, 1)
-	go func() { inflight <- b.do(http.MethodGet, r.public+"/Administration/slow", nil, nil) }()
+	go func() { inflight <- b.Do(http.MethodGet, r.public+"/Administration/slow", nil, nil) }()
 	select { // the request is now waiting at the backend
 	case <-arrived:
 	case resp := <-inflight:
-		t.Fatalf("the in-flight request ended before reaching the backend: %d %q", resp.StatusCode, resp.body)
+		t.Fatalf("the in-flight request ended before reaching the backend: %d %q", resp.StatusCode, resp.Body)
 	}
 	r.stop()
 	err := testkit.Until(5*time.Second, func() error {
@@ -257,8 +257,8 @@ func TestGracefulShutdown(t *testing.T) {
 	close(release)
 	select {
 	case resp := <-inflight:
-		if resp.StatusCode != http.StatusOK || resp.body != "finished" {
-			t.Errorf("in-flight request during shutdown = %d %q", resp.StatusCode, resp.body)
+		if resp.StatusCode != http.StatusOK || resp.Body != "finished" {
+			t.Errorf("in-flight request during shutdown = %d %q", resp.StatusCode, resp.Body)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("in-flight request never finished")

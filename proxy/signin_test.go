@@ -10,9 +10,9 @@ import (
 // way; it fails unless the browser ends on the backend's page.
 func (g *gate) signedIn(b *browser, path string) []*response {
 	g.t.Helper()
-	hops := b.visit(g.url + path)
-	if r := last(hops); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "<h1>backend</h1>") {
-		g.t.Fatalf("GET %s after sign-in = %d:\n%s\nlogs:\n%s", path, r.StatusCode, r.body, g.logs.String())
+	hops := b.Visit(g.url + path)
+	if r := last(hops); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "<h1>backend</h1>") {
+		g.t.Fatalf("GET %s after sign-in = %d:\n%s\nlogs:\n%s", path, r.StatusCode, r.Body, g.logs.String())
 	}
 	return hops
 }
@@ -39,7 +39,7 @@ func TestSignInFlows(t *testing.T) {
 				if start.StatusCode != http.StatusFound {
 					t.Errorf("GET authorization request: initiation answered %d; want 302", start.StatusCode)
 				}
-			} else if start.StatusCode != http.StatusOK || !strings.Contains(start.body, "<form method=\"post\"") {
+			} else if start.StatusCode != http.StatusOK || !strings.Contains(start.Body, "<form method=\"post\"") {
 				t.Errorf("POST authorization request: initiation answered %d without an auto-post form", start.StatusCode)
 			}
 
@@ -75,9 +75,9 @@ func TestSingleSignOnAcrossSites(t *testing.T) {
 	g.signedIn(b, "/Administration/")
 	before := g.op.Stats().AuthorizeRequests
 
-	r := last(b.visit(g.url + "/Flowtime/inbox"))
+	r := last(b.Visit(g.url + "/Flowtime/inbox"))
 	if r.StatusCode != http.StatusOK || g.backend.last(t).Header.Get("X-Forwarded-User") != "alice@example.com" {
-		t.Fatalf("Flowtime after signing in to Administration = %d %q", r.StatusCode, r.body)
+		t.Fatalf("Flowtime after signing in to Administration = %d %q", r.StatusCode, r.Body)
 	}
 	if after := g.op.Stats().AuthorizeRequests; after != before {
 		t.Errorf("Flowtime caused %d more authorization requests; want 0", after-before)
@@ -99,7 +99,7 @@ func TestWithoutSingleSignOnEachSiteSignsIn(t *testing.T) {
 func TestForceReauthenticateSendsPromptLogin(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		g := newGate(t, setup{authMethod: "GET", force: force})
-		r := g.browser().do(http.MethodGet, g.url+"/Administration/oidcServices/Signininitiation", nil, nil)
+		r := g.browser().Do(http.MethodGet, g.url+"/Administration/oidcServices/Signininitiation", nil, nil)
 		has := strings.Contains(r.Header.Get("Location"), "prompt=login")
 		if has != force {
 			t.Errorf("force_reauthenticate = %v: authorization request %q; prompt=login present = %v", force, r.Header.Get("Location"), has)
@@ -112,7 +112,7 @@ func TestAuthorizationRequestCarriesStateNoncePKCE(t *testing.T) {
 	b := g.browser()
 	seen := map[string]bool{}
 	for i := 0; i < 3; i++ {
-		r := b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
+		r := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
 		loc, _ := r.Request.URL.Parse(r.Header.Get("Location"))
 		q := loc.Query()
 		for _, p := range []string{"state", "nonce", "code_challenge"} {
@@ -135,10 +135,10 @@ func TestParallelTabsBothSignIn(t *testing.T) {
 	g := newGate(t, setup{authMethod: "GET"})
 	b := g.browser()
 	// Two tabs start sign-in before either comes back.
-	r1 := b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/one", nil, nil)
-	r2 := b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/two", nil, nil)
+	r1 := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/one", nil, nil)
+	r2 := b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation?ReturnUrl=/Administration/two", nil, nil)
 	for i, r := range []*response{r2, r1} {
-		hops := b.follow(r)
+		hops := b.Follow(r)
 		want := []string{"/administration/two", "/administration/one"}[i]
 		if got := g.backend.last(t).URL.Path; last(hops).StatusCode != http.StatusOK || got != want {
 			t.Errorf("tab %d ended at %d %s; want 200 %s", 2-i, last(hops).StatusCode, got, want)
@@ -150,11 +150,11 @@ func TestAbandonedSignInsDoNotPileUpCookies(t *testing.T) {
 	g := newGate(t, setup{authMethod: "GET"})
 	b := g.browser()
 	for i := 0; i < 30; i++ {
-		b.do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
+		b.Do(http.MethodGet, g.url+"/Administration/oidcServices/signininitiation", nil, nil)
 	}
 	u := mustURL(g.url + "/Administration/")
 	n := 0
-	for _, c := range b.jar.Cookies(u) {
+	for _, c := range b.Jar.Cookies(u) {
 		if strings.Contains(c.Name, "login") {
 			n++
 		}

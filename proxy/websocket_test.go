@@ -43,12 +43,12 @@ func TestWebSocketPassesThrough(t *testing.T) {
 	waitRunReady(t, r)
 	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}
 	b := g.browser()
-	b.client.Transport = r.client.Transport
-	if last(b.visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
+	b.Client.Transport = r.client.Transport
+	if last(b.Visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
 		t.Fatal("sign-in failed")
 	}
 	var cookies []string
-	for _, c := range b.jar.Cookies(mustURL(r.public + "/Administration/")) {
+	for _, c := range b.Jar.Cookies(mustURL(r.public + "/Administration/")) {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
 
