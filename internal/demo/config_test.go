@@ -67,8 +67,8 @@ func TestWriteConfigLoadsAndRuns(t *testing.T) {
 	// The demo runs from the file it wrote.
 	b := newBrowser(t, d)
 	p := b.signIn(d, d.Sites[0].URL, "alice", "alice-password")
-	if p.status != http.StatusOK || header(p, "X-Forwarded-User") != "alice@example.com" {
-		t.Errorf("sign-in with the written configuration: %d at %s:\n%s", p.status, p.url, p.body)
+	if p.StatusCode != http.StatusOK || header(p, "X-Forwarded-User") != "alice@example.com" {
+		t.Errorf("sign-in with the written configuration: %d at %s:\n%s", p.StatusCode, p.Request.URL, p.Body)
 	}
 }
 

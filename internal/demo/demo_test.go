@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // startDemo runs the demo on free loopback ports until the test ends.
@@ -43,12 +43,9 @@ func startDemo(t *testing.T, o Options) *Demo {
 	return d
 }
 
-// browser is a Go HTTP client acting as one: cookies, redirects followed,
-// navigations accepting HTML, and the demo's certificate trusted.
-type browser struct {
-	t *testing.T
-	c *http.Client
-}
+// browser is the tests' browser trusting the demo's certificate, with
+// redirects followed but each form submitted by hand.
+type browser struct{ *testkit.Browser }
 
 func newBrowser(t *testing.T, d *Demo) *browser {
 	t.Helper()
@@ -58,108 +55,62 @@ func newBrowser(t *testing.T, d *Demo) *browser {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{
-		Jar:       jar,
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-	}
+	b := testkit.NewBrowser(t, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}})
+	b.Client.Timeout = 10 * time.Second
 	// Cleanups run last first: the demo then stops without waiting for
 	// this client's idle connections.
-	t.Cleanup(c.CloseIdleConnections)
-	return &browser{t: t, c: c}
+	t.Cleanup(b.Client.CloseIdleConnections)
+	return &browser{b}
 }
 
 // page is where a navigation ended.
-type page struct {
-	status int
-	url    *url.URL
-	body   string
+type page = *testkit.Page
+
+func (b *browser) get(target string) page {
+	b.TB.Helper()
+	return b.Redirects(b.Do(http.MethodGet, target, nil, nil))
 }
 
-func (b *browser) do(method, target string, form url.Values) page {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, target, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(data)}
-}
+var formRE = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
 
-func (b *browser) get(target string) page { return b.do(http.MethodGet, target, nil) }
-
-var (
-	formRE  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
-	inputRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
-)
-
-// submit posts the page's form with its hidden fields and more.
+// submit posts the page's form with its fields and more.
 func (b *browser) submit(p page, more url.Values) page {
-	b.t.Helper()
-	m := formRE.FindStringSubmatch(p.body)
-	if m == nil {
-		b.t.Fatalf("no form on %s (status %d):\n%s", p.url, p.status, p.body)
-	}
-	form := url.Values{}
-	for _, f := range inputRE.FindAllStringSubmatch(p.body, -1) {
-		form.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
-	}
-	for k, v := range more {
-		form[k] = v
-	}
-	action, err := p.url.Parse(html.UnescapeString(m[1]))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return b.do(http.MethodPost, action.String(), form)
+	b.TB.Helper()
+	return b.Redirects(b.Submit(p, more))
 }
 
 // signIn opens a site and goes through the sign-in form as user; it
 // returns the page the browser lands on.
 func (b *browser) signIn(d *Demo, site, user, password string) page {
-	b.t.Helper()
+	b.TB.Helper()
 	p := b.get(site)
-	mustAutoPost(b.t, d, p)
+	mustAutoPost(b.TB, d, p)
 	p = b.submit(p, nil)
-	mustSignInForm(b.t, p)
+	mustSignInForm(b.TB, p)
 	return b.submit(p, url.Values{"username": {user}, "password": {password}})
 }
 
 // mustAutoPost: oidcgate's sign-in page, sending the authorization request
 // to the provider by POST.
-func mustAutoPost(t *testing.T, d *Demo, p page) {
+func mustAutoPost(t testing.TB, d *Demo, p page) {
 	t.Helper()
-	m := formRE.FindStringSubmatch(p.body)
-	if p.status != http.StatusOK || m == nil || html.UnescapeString(m[1]) != d.Issuer+fakeop.AuthorizationPath || !strings.Contains(p.body, ".submit()") {
-		t.Fatalf("got %d at %s; want the auto-posting sign-in page for %s:\n%s", p.status, p.url, d.Issuer, p.body)
+	m := formRE.FindStringSubmatch(p.Body)
+	if p.StatusCode != http.StatusOK || m == nil || html.UnescapeString(m[1]) != d.Issuer+fakeop.AuthorizationPath || !strings.Contains(p.Body, ".submit()") {
+		t.Fatalf("got %d at %s; want the auto-posting sign-in page for %s:\n%s", p.StatusCode, p.Request.URL, d.Issuer, p.Body)
 	}
 }
 
-func mustSignInForm(t *testing.T, p page) {
+func mustSignInForm(t testing.TB, p page) {
 	t.Helper()
-	if p.status != http.StatusOK || !strings.Contains(p.body, fakeop.Banner) || !strings.Contains(p.body, `name="password"`) {
-		t.Fatalf("got %d at %s; want the provider's sign-in form:\n%s", p.status, p.url, p.body)
+	if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, fakeop.Banner) || !strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("got %d at %s; want the provider's sign-in form:\n%s", p.StatusCode, p.Request.URL, p.Body)
 	}
 }
 
 // header returns the value the demo site shows for a header.
 func header(p page, name string) string {
 	re := regexp.MustCompile(`<tr><th>` + regexp.QuoteMeta(name) + `</th><td class="value">([^<]*)</td>`)
-	m := re.FindStringSubmatch(p.body)
+	m := re.FindStringSubmatch(p.Body)
 	if m == nil {
 		return ""
 	}
@@ -173,8 +124,8 @@ func TestAliceSignsInUsesBothSitesAndSignsOut(t *testing.T) {
 	b := newBrowser(t, d)
 
 	p := b.signIn(d, admin.URL, "alice", "alice-password")
-	if p.status != http.StatusOK || p.url.String() != admin.URL || !strings.Contains(p.body, "<title>Administration · oidcgate demo</title>") {
-		t.Fatalf("after sign-in: %d at %s; want the Administration page at %s:\n%s", p.status, p.url, admin.URL, p.body)
+	if p.StatusCode != http.StatusOK || p.Request.URL.String() != admin.URL || !strings.Contains(p.Body, "<title>Administration · oidcgate demo</title>") {
+		t.Fatalf("after sign-in: %d at %s; want the Administration page at %s:\n%s", p.StatusCode, p.Request.URL, admin.URL, p.Body)
 	}
 	u, _ := url.Parse(d.URL)
 	for name, want := range map[string]string{
@@ -194,17 +145,17 @@ func TestAliceSignsInUsesBothSitesAndSignsOut(t *testing.T) {
 	if header(p, "X-Request-Id") == "" {
 		t.Error("Administration page shows no X-Request-Id")
 	}
-	if !strings.Contains(p.body, "Signed in as <strong>alice@example.com</strong>") {
+	if !strings.Contains(p.Body, "Signed in as <strong>alice@example.com</strong>") {
 		t.Error("Administration page does not say who is signed in")
 	}
 
 	// Single sign-on: Flowtime opens without the provider being asked.
 	before := d.Provider.Stats().AuthorizeRequests
 	p = b.get(flowtime.URL + "reports?week=3")
-	if p.status != http.StatusOK || header(p, "X-Forwarded-User") != "alice@example.com" {
-		t.Fatalf("Flowtime after signing in to Administration: %d at %s; want alice's page:\n%s", p.status, p.url, p.body)
+	if p.StatusCode != http.StatusOK || header(p, "X-Forwarded-User") != "alice@example.com" {
+		t.Fatalf("Flowtime after signing in to Administration: %d at %s; want alice's page:\n%s", p.StatusCode, p.Request.URL, p.Body)
 	}
-	if !strings.Contains(p.body, "/Flowtime/reports?week=3") {
+	if !strings.Contains(p.Body, "/Flowtime/reports?week=3") {
 		t.Error("Flowtime page does not show the request path")
 	}
 	if n := d.Provider.Stats().AuthorizeRequests - before; n != 0 {
@@ -231,11 +182,11 @@ func TestBobIsDenied(t *testing.T) {
 	admin := d.Sites[0]
 	b := newBrowser(t, d)
 	p := b.signIn(d, admin.URL, "bob", "bob-password")
-	if p.status != http.StatusForbidden || !strings.Contains(p.body, "Access denied") || p.url.Path != "/Administration/AccessDenied.aspx" {
-		t.Fatalf("bob after sign-in: %d at %s; want 403 Access denied:\n%s", p.status, p.url, p.body)
+	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "Access denied") || p.Request.URL.Path != "/Administration/AccessDenied.aspx" {
+		t.Fatalf("bob after sign-in: %d at %s; want 403 Access denied:\n%s", p.StatusCode, p.Request.URL, p.Body)
 	}
-	if p := b.get(d.Sites[1].URL); p.status == http.StatusOK && strings.Contains(p.body, "Signed in as") {
-		t.Errorf("bob reached Flowtime:\n%s", p.body)
+	if p := b.get(d.Sites[1].URL); p.StatusCode == http.StatusOK && strings.Contains(p.Body, "Signed in as") {
+		t.Errorf("bob reached Flowtime:\n%s", p.Body)
 	}
 }
 
@@ -245,8 +196,8 @@ func TestWrongPasswordStaysOnTheForm(t *testing.T) {
 	b := newBrowser(t, d)
 	p := b.signIn(d, d.Sites[0].URL, "alice", "bob-password")
 	mustSignInForm(t, p)
-	if !strings.Contains(p.body, "The user name or password is wrong.") {
-		t.Errorf("wrong password: no error message on the form:\n%s", p.body)
+	if !strings.Contains(p.Body, "The user name or password is wrong.") {
+		t.Errorf("wrong password: no error message on the form:\n%s", p.Body)
 	}
 }
 
