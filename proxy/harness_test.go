@@ -62,6 +62,7 @@ type setup struct {
 	noWait      bool                    // do not wait for the provider to be ready
 	// forcedKeyRefresh is proxy.Options.ForcedKeyRefresh: 0 = 10 s.
 	forcedKeyRefresh time.Duration
+	clock            func() time.Time // proxy.Options.Clock; nil = time.Now
 	// plainSlog logs through slog's own JSON handler instead of the one
 	// oidcgate serve uses (internal/logfmt, with its request-line path).
 	plainSlog bool
@@ -126,6 +127,7 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 		Logger:           slog.New(handler),
 		OutboundClient:   client,
 		ForcedKeyRefresh: s.forcedKeyRefresh,
+		Clock:            s.clock,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)

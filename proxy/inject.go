@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/credentials"
@@ -33,7 +34,7 @@ func (s *Server) injectTokens(r *http.Request, st *site) error {
 
 // credentialSources makes one token source per [[credentials]] entry that a
 // site injects; tokens are cached and shared by every request.
-func (s *Server) credentialSources(cfg *config.Config, client *http.Client) (map[string]*credentials.Source, error) {
+func (s *Server) credentialSources(cfg *config.Config, client *http.Client, clock func() time.Time) (map[string]*credentials.Source, error) {
 	used := map[string]bool{}
 	for _, sc := range cfg.Sites {
 		for _, in := range sc.Inject {
@@ -50,6 +51,7 @@ func (s *Server) credentialSources(cfg *config.Config, client *http.Client) (map
 			return nil, fmt.Errorf("credentials %q: %w", c.Name, err)
 		}
 		sources[c.Name] = credentials.NewSourceWithOptions(cred, client, credentials.SourceOptions{
+			Now: clock,
 			OnFetch: func(name string, err error) {
 				s.metrics.credentialGets.WithLabelValues(name, result(err)).Inc()
 				if err != nil {

@@ -47,6 +47,10 @@ type Options struct {
 	// ForcedKeyRefresh is the least time between two key fetches forced by
 	// an ID token signed with an unknown key. Zero: 10 seconds.
 	ForcedKeyRefresh time.Duration
+	// Clock tells the time for token lifetimes: ID token checks and the
+	// renewal of injected credential tokens (sessions and login states
+	// keep the system clock). Nil: time.Now.
+	Clock func() time.Time
 }
 
 // Server is the proxy's public handler: it routes each request to its site
@@ -87,6 +91,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 	po := s.providerOptions(cfg, outbound)
 	po.ForcedRefreshMinInterval = o.ForcedKeyRefresh
+	po.Now = o.Clock
 	prov, err := provider.New(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
@@ -99,7 +104,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		log.Warn("session: no keys configured; a random key was made for this process: sessions end when it restarts, and replicas cannot share them. Set [session] keys (oidcgate genkey).")
 	}
 	s.auth = newAuthFlow(cfg, prov, codec.codec, m, log)
-	creds, err := s.credentialSources(cfg, outbound)
+	creds, err := s.credentialSources(cfg, outbound, o.Clock)
 	if err != nil {
 		return nil, err
 	}
