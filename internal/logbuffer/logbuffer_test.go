@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // recorder is an io.Writer that remembers what it got, and can be made to
@@ -15,6 +17,9 @@ type recorder struct {
 	b      strings.Builder
 	writes int
 	gate   chan struct{} // when not nil, each Write waits for it to close
+	// stuck, when not nil, gets a value each time a Write starts waiting
+	// at the gate.
+	stuck chan struct{}
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
@@ -22,6 +27,12 @@ func (r *recorder) Write(p []byte) (int, error) {
 	gate := r.gate
 	r.mu.Unlock()
 	if gate != nil {
+		if r.stuck != nil {
+			select {
+			case r.stuck <- struct{}{}:
+			default:
+			}
+		}
 		<-gate
 	}
 	r.mu.Lock()
@@ -38,12 +49,14 @@ func (r *recorder) String() string {
 
 func (r *recorder) waitFor(t *testing.T, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok(r.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out; output so far: %d bytes", len(r.String()))
+	err := testkit.Until(5*time.Second, func() error {
+		if !ok(r.String()) {
+			return fmt.Errorf("timed out; output so far: %d bytes", len(r.String()))
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return r.String()
 }
@@ -95,11 +108,11 @@ func TestSoftLimitWritesOutEarly(t *testing.T) {
 // A stalled reader must not hold up the callers of Write (the requests)
 // until HardLimit is waiting; then they wait, and nothing is lost.
 func TestStalledWriterDoesNotBlockUntilHardLimit(t *testing.T) {
-	out := recorder{gate: make(chan struct{})}
+	out := recorder{gate: make(chan struct{}), stuck: make(chan struct{}, 1)}
 	b := New(&out)
 	line := strings.Repeat("y", 99) + "\n"
 	b.Write([]byte(line))
-	time.Sleep(2 * FlushInterval) // the writer is now stuck in out.Write
+	<-out.stuck // the writer is now stuck in out.Write
 
 	wrote := make(chan int)
 	go func() {
