@@ -163,3 +163,41 @@ func TestAbandonedSignInsDoNotPileUpCookies(t *testing.T) {
 		t.Errorf("after 30 abandoned sign-ins the browser holds %d login cookies; want 1..5", n)
 	}
 }
+
+// TestSignInLogsOneLinePerOutcome: the sign-in answer gets one line saying
+// how it ended (besides the request line every request gets): "sign-in"
+// when it succeeded or no claims rule let the user in, "request refused"
+// when a check failed; never both.
+func TestSignInLogsOneLinePerOutcome(t *testing.T) {
+	noRule := "[[authentication.claims]]\nclaim_type = \"upn\"\nauthentication_type = \"AzureAD\"\n"
+	tests := []struct {
+		name   string
+		s      setup
+		claims func(map[string]any)
+		want   string // the outcome line's message and result or reason
+	}{
+		{"ok", setup{}, nil, `"msg":"sign-in","result":"ok"`},
+		{"denied", setup{rules: noRule}, nil, `"msg":"sign-in","result":"denied","reason":"no_claims_rule"`},
+		{"refused", setup{}, func(c map[string]any) { c["nonce"] = "not-the-nonce" }, `"reason":"id_token_nonce"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGate(t, tt.s)
+			if tt.claims != nil {
+				g.op.MutateClaims(tt.claims)
+			}
+			b := g.browser()
+			g.logs.Reset()
+			b.Visit(g.url + "/Administration/")
+			var outcomes []string
+			for _, line := range strings.Split(g.logs.String(), "\n") {
+				if strings.Contains(line, `"msg":"sign-in"`) || strings.Contains(line, `"msg":"request refused"`) {
+					outcomes = append(outcomes, line)
+				}
+			}
+			if len(outcomes) != 1 || !strings.Contains(outcomes[0], tt.want) {
+				t.Errorf("outcome lines:\n%s\nwant one, with %s", strings.Join(outcomes, "\n"), tt.want)
+			}
+		})
+	}
+}
