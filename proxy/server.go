@@ -22,16 +22,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// loginTTL is how long a sign-in attempt may take at the provider.
-const loginTTL = 10 * time.Minute
-
-// maxLoginAttempts bounds the login-state cookies one browser carries.
-const maxLoginAttempts = 5
-
-// replayGuardSize bounds the used login states remembered; at the cap new
-// sign-ins are refused rather than replays let through.
-const replayGuardSize = 200_000
-
 // Options are what New needs beyond the configuration file.
 type Options struct {
 	Config *config.Config
@@ -89,10 +79,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	m := newMetrics(o.Version)
 	s := &Server{errorWriter: errorWriter{log}, log: log, metrics: m, noSite: m.siteCounters(""), buffers: &bufferPool{}}
 
-	po := s.providerOptions(cfg, outbound)
-	po.ForcedRefreshMinInterval = o.ForcedKeyRefresh
-	po.Now = o.Clock
-	prov, err := provider.New(ctx, po)
+	prov, err := provider.New(ctx, s.providerOptions(o, outbound))
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
 	}
@@ -116,10 +103,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// providerOptions are ProviderOptions with every fetch counted and failed
-// ones logged.
-func (s *Server) providerOptions(cfg *config.Config, outbound *http.Client) provider.Options {
-	po := ProviderOptions(cfg, outbound)
+// providerOptions are ProviderOptions with the clock and forced-refresh
+// interval of o, and every fetch counted and failed ones logged.
+func (s *Server) providerOptions(o Options, outbound *http.Client) provider.Options {
+	po := ProviderOptions(o.Config, outbound)
+	po.ForcedRefreshMinInterval = o.ForcedKeyRefresh
+	po.Now = o.Clock
 	po.OnFetch = func(source string, err error) {
 		s.metrics.keyFetches.WithLabelValues(source, result(err)).Inc()
 		if err != nil {

@@ -18,6 +18,16 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// loginTTL is how long a sign-in attempt may take at the provider.
+const loginTTL = 10 * time.Minute
+
+// maxLoginAttempts bounds the login-state cookies one browser carries.
+const maxLoginAttempts = 5
+
+// replayGuardSize bounds the used login states remembered; at the cap new
+// sign-ins are refused rather than replays let through.
+const replayGuardSize = 200_000
+
 // authOptions are the sign-in and sign-out settings from the configuration.
 type authOptions struct {
 	ClientID          string
