@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // SourceOptions tunes a Source. The zero value is ready to use.
@@ -44,6 +46,13 @@ const (
 // that gives up does not cancel. After a failed request, calls within the
 // backoff window (1 s, doubling up to 1 min) return that failure at once,
 // or the current token while it is still usable.
+//
+// This is more than golang.org/x/oauth2's clientcredentials TokenSource
+// does, and on purpose: that one renews a token only in its last 10
+// seconds, with the callers waiting on the token endpoint, and retries a
+// failing endpoint on every call. Renewing ahead keeps requests off the
+// token endpoint's latency, and the backoff keeps a broken endpoint from
+// being sent one request per proxied request.
 type Source struct {
 	cred   Credential
 	client *http.Client
@@ -61,13 +70,8 @@ type Source struct {
 	err      error     // last failure, while in backoff
 	retryAt  time.Time // no request before this after a failure
 	backoff  time.Duration
-	flight   *flight // the token request under way, if any
-}
 
-type flight struct {
-	done  chan struct{}
-	token string
-	err   error
+	flights singleflight.Group // the token request under way, shared by its callers
 }
 
 // NewSource returns a Source for c that sends its token requests with
@@ -117,35 +121,34 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		s.mu.Unlock()
 		return token, nil
 	}
-	f := s.flight
-	if f == nil {
-		if s.err != nil && now.Before(s.retryAt) {
-			err := s.err
-			s.mu.Unlock()
-			if usable {
-				return token, nil
-			}
-			return "", err
+	// No request runs while in backoff: retryAt only moves when one ends.
+	if s.err != nil && now.Before(s.retryAt) {
+		err := s.err
+		s.mu.Unlock()
+		if usable {
+			return token, nil
 		}
-		f = &flight{done: make(chan struct{})}
-		s.flight = f
-		go s.fetch(f)
+		return "", err
 	}
 	s.mu.Unlock()
+	ch := s.flights.DoChan("token", s.fetch)
 	if usable {
-		return token, nil
+		return token, nil // the renewal goes on in the background
 	}
 	select {
-	case <-f.done:
-		return f.token, f.err
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
 	case <-ctx.Done():
 		return "", fmt.Errorf("waiting for a token from %s: %w", displayURL(s.cred.TokenEndpoint), context.Cause(ctx))
 	}
 }
 
-// fetch runs one token request for every caller waiting on f. Its context
+// fetch runs one token request for every caller waiting on it. Its context
 // is detached from the callers': the request serves them all.
-func (s *Source) fetch(f *flight) {
+func (s *Source) fetch() (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
 	tok, lifetime, err := fetch(ctx, s.cred, s.client)
 	cancel()
@@ -167,16 +170,16 @@ func (s *Source) fetch(f *flight) {
 		renew, use := schedule(lifetime)
 		s.token, s.renewAt, s.useUntil = tok.AccessToken, now.Add(renew), now.Add(use)
 		s.err, s.backoff = nil, 0
-		f.token = tok.AccessToken
 	}
-	f.err = err
-	s.flight = nil
 	s.mu.Unlock()
-	close(f.done)
 
 	if s.onFetch != nil {
 		s.onFetch(s.cred.Name, err)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return tok.AccessToken, nil
 }
 
 // schedule returns, for a token of the given lifetime, when after its

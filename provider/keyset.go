@@ -8,6 +8,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // keySet is the provider's oidc.KeySet: the keys last fetched, refreshed on
@@ -29,14 +30,9 @@ type keySet struct {
 	gen        uint64 // counts successful loads
 	loaded     bool
 	lastErr    error
-	flight     *flight
 	lastForced time.Time
-}
 
-// flight is a fetch in progress; everyone who needs it waits on done.
-type flight struct {
-	done chan struct{}
-	err  error
+	flights singleflight.Group // one fetch at a time, shared by its callers
 }
 
 var errRateLimited = errors.New("forced key refresh skipped: one ran moments ago")
@@ -66,53 +62,54 @@ func (s *keySet) set(keys []key) {
 // once if the keys changed since, and is refused if another forced refresh
 // started less than minForced ago.
 func (s *keySet) refresh(ctx context.Context, forced bool, seen uint64) error {
-	s.mu.Lock()
 	if s.fetch == nil {
-		s.mu.Unlock()
 		return errors.New("the keys are configured locally and cannot be refreshed")
 	}
-	if forced && s.flight == nil {
-		if s.gen != seen {
-			s.mu.Unlock()
-			return nil
+	if _, gen, _ := s.snapshot(); forced && gen != seen {
+		return nil
+	}
+	for {
+		// The fetch is shared with every caller that comes while it runs,
+		// and bounded by s.ctx, not by the request that started it.
+		ch := s.flights.DoChan("keys", func() (any, error) { return nil, s.load(forced) })
+		select {
+		case r := <-ch:
+			// A scheduled refresh that joined a refused forced one asks
+			// again: only forced fetches are rate limited.
+			if !forced && errors.Is(r.Err, errRateLimited) {
+				continue
+			}
+			return r.Err
+		case <-ctx.Done():
+			return ctx.Err()
 		}
+	}
+}
+
+// load fetches and keeps the keys; a forced load first checks the rate
+// limit.
+func (s *keySet) load(forced bool) error {
+	if forced {
+		s.mu.Lock()
 		if !s.lastForced.IsZero() && time.Since(s.lastForced) < s.minForced {
 			s.mu.Unlock()
 			s.stats.rateLimited.Add(1)
 			return errRateLimited
 		}
 		s.lastForced = time.Now()
+		s.mu.Unlock()
 		s.stats.forced.Add(1)
 	}
-	f := s.flight
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		s.flight = f
-		go s.run(f)
-	}
-	s.mu.Unlock()
-
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *keySet) run(f *flight) {
 	keys, err := s.fetch(s.ctx)
 	s.mu.Lock()
-	if err == nil {
-		s.keys, s.loaded, s.lastErr = keys, true, nil
-		s.gen++
-	} else {
+	defer s.mu.Unlock()
+	if err != nil {
 		s.lastErr = err
+		return err
 	}
-	s.flight = nil
-	s.mu.Unlock()
-	f.err = err
-	close(f.done)
+	s.keys, s.loaded, s.lastErr = keys, true, nil
+	s.gen++
+	return nil
 }
 
 // VerifySignature implements oidc.KeySet. go-oidc flattens the error it
