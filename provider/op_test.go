@@ -1,14 +1,8 @@
 package provider
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,11 +12,17 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
+
+	"github.com/oidcgate/oidcgate/internal/testcert"
 )
 
-// fakeOP is an OpenID provider over TLS that serves a discovery document, a
-// JWKS and WS-Federation metadata, counts requests per path, and can be
-// told to fail.
+// fakeOP serves, over TLS, what a provider publishes: a discovery
+// document, a JWKS of the test's own keys and WS-Federation metadata from
+// testdata. It signs nothing (the tests sign their tokens), counts requests
+// per path, and fails in the ways a key fetch must survive: a 500, a
+// truncated body, a hang, a port that refuses connections until start.
+// internal/fakeop is the whole provider, for the sign-in flow; it publishes
+// only keys it made itself and has none of these faults but the 500.
 type fakeOP struct {
 	srv     *httptest.Server
 	URL     string
@@ -211,30 +211,12 @@ func reserveAddr(t testing.TB) string {
 // it and nothing else.
 func testTLS(t testing.TB) (*tls.Config, *http.Client) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := testcert.Server(time.Hour, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "fake OP"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	server := &tls.Config{Certificates: []tls.Certificate{cert.TLS()}}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool()}}
 	t.Cleanup(transport.CloseIdleConnections)
 	return server, &http.Client{Transport: transport}
 }

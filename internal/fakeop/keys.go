@@ -11,19 +11,19 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash"
 	"maps"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/oidcgate/oidcgate/internal/testcert"
 )
 
 // signingKey is an asymmetric key with a self-signed certificate (for x5c,
@@ -227,22 +227,17 @@ func (op *OP) newKey(alg jose.SignatureAlgorithm, kidPrefix string) (*signingKey
 	op.keySerial++
 	kid := fmt.Sprintf("%skey-%d-%s", kidPrefix, op.keySerial, strings.ToLower(rand.Text()[:8]))
 	now := op.now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).SetUint64(uint64(now.UnixNano())),
-		Subject:               pkix.Name{CommonName: "fakeop signing key " + kid, Organization: []string{"oidcgate development OpenID provider"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	c, err := testcert.Issue(testcert.Spec{
+		CommonName:   "fakeop signing key " + kid,
+		Organization: "oidcgate development OpenID provider",
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(365 * 24 * time.Hour),
+		Key:          priv,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("self-sign %s key: %w", alg, err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse own certificate: %w", err)
-	}
+	cert := c.Cert
 	return &signingKey{kid: kid, alg: alg, key: priv, cert: cert}, nil
 }
 

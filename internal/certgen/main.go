@@ -1,7 +1,7 @@
 // Command certgen writes the certificates, keys and WS-Federation metadata
-// samples under testdata/provider that the provider tests use.
+// samples under testdata/provider that the provider tests use:
 //
-//	go run ./provider/internal/certgen -out testdata/provider
+//	go generate ./provider/    # runs: go run ../internal/certgen -out ../testdata/provider
 //
 // Every certificate but the deliberately expired one is valid until 2100, so
 // the checked-in files do not age out; running it again makes new keys (and
@@ -13,28 +13,23 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/oidcgate/oidcgate/internal/testcert"
 )
 
 var (
 	start   = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	forever = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
-
-type issued struct {
-	cert *x509.Certificate
-	key  *rsa.PrivateKey
-}
 
 func main() {
 	out := flag.String("out", "testdata/provider", "output folder")
@@ -57,8 +52,8 @@ func run(out string) error {
 	signing2 := w.issue("oidcgate test signing 2", start, forever, nil, false)
 	expired := w.issue("oidcgate test expired", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), nil, false)
 	root := w.issue("oidcgate test root CA", start, forever, nil, true)
-	inter := w.issue("oidcgate test intermediate CA", start, forever, &root, true)
-	leaf := w.issue("oidcgate test chained signing", start, forever, &inter, false)
+	inter := w.issue("oidcgate test intermediate CA", start, forever, root, true)
+	leaf := w.issue("oidcgate test chained signing", start, forever, inter, false)
 	fed1 := w.issue("accounts.oidcgate.test signing 2024", start, forever, nil, false)
 	fed2 := w.issue("accounts.oidcgate.test signing 2025", start, forever, nil, false)
 	fedEnc := w.issue("adfs.oidcgate.test encryption", start, forever, nil, false)
@@ -71,7 +66,7 @@ func run(out string) error {
 	w.pem("bundle.pem", signing1, signing2, expired)
 	w.pem("ca.pem", root)
 	w.pem("chain/bundle.pem", leaf, inter)
-	for name, c := range map[string]issued{
+	for name, c := range map[string]*testcert.Issued{
 		"signing1": signing1, "signing2": signing2, "expired": expired, "leaf": leaf,
 		"fed1": fed1, "fed2": fed2, "fedenc": fedEnc,
 	} {
@@ -92,42 +87,24 @@ type writer struct {
 	err error
 }
 
-func (w *writer) issue(cn string, notBefore, notAfter time.Time, parent *issued, ca bool) issued {
+func (w *writer) issue(cn string, notBefore, notAfter time.Time, parent *testcert.Issued, ca bool) *testcert.Issued {
 	if w.err != nil {
-		return issued{}
+		return nil
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		w.err = err
-		return issued{}
+		return nil
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"Oidcgate Test"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  ca,
-	}
-	if ca {
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-	}
-	signer, signerCert := key, tmpl
-	if parent != nil {
-		signer, signerCert = parent.key, parent.cert
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signer)
-	if err != nil {
-		w.err = err
-		return issued{}
-	}
-	cert, err := x509.ParseCertificate(der)
+	c, err := testcert.Issue(testcert.Spec{
+		CommonName: cn, Organization: "Oidcgate Test",
+		NotBefore: notBefore, NotAfter: notAfter,
+		CA: ca, Parent: parent, Key: key,
+	})
 	if err != nil {
 		w.err = err
 	}
-	return issued{cert: cert, key: key}
+	return c
 }
 
 func (w *writer) file(name string, data []byte) {
@@ -136,28 +113,28 @@ func (w *writer) file(name string, data []byte) {
 	}
 }
 
-func (w *writer) pem(name string, certs ...issued) {
+func (w *writer) pem(name string, certs ...*testcert.Issued) {
 	var b bytes.Buffer
 	for _, c := range certs {
-		if c.cert != nil {
-			fmt.Fprintf(&b, "# %s\n", c.cert.Subject)
-			pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})
+		if c != nil {
+			fmt.Fprintf(&b, "# %s\n", c.Cert.Subject)
+			pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Cert.Raw})
 		}
 	}
 	w.file(name, b.Bytes())
 }
 
-func (w *writer) der(name string, c issued) {
-	if c.cert != nil {
-		w.file(name, c.cert.Raw)
+func (w *writer) der(name string, c *testcert.Issued) {
+	if c != nil {
+		w.file(name, c.Cert.Raw)
 	}
 }
 
-func (w *writer) key(name string, c issued) {
-	if c.key == nil {
+func (w *writer) key(name string, c *testcert.Issued) {
+	if c == nil {
 		return
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(c.key)
+	der, err := x509.MarshalPKCS8PrivateKey(c.Key)
 	if err != nil {
 		w.err = err
 		return
@@ -175,11 +152,11 @@ func (w *writer) xml(name, text string, data map[string]string) {
 	}
 }
 
-func b64(c issued) string {
-	if c.cert == nil {
+func b64(c *testcert.Issued) string {
+	if c == nil {
 		return ""
 	}
-	return base64.StdEncoding.EncodeToString(c.cert.Raw)
+	return base64.StdEncoding.EncodeToString(c.Cert.Raw)
 }
 
 // wrap breaks base64 into 64-character lines, as some metadata does.
