@@ -26,15 +26,13 @@ func accessLines(t *testing.T, logs string) []map[string]any {
 
 // Each request gets one log line and an X-Request-Id that the backend and
 // the client both see: the client's own when it is a sane token, else a
-// new one. Both log paths are checked: oidcgate serve's handler
-// (internal/logfmt) and slog's own.
+// new one.
 func TestAccessLogAndRequestID(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		setup setup
 	}{
-		{"serve's handler", setup{}},
-		{"slog's handler", setup{plainSlog: true}},
+		{"slog's JSON handler", setup{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGate(t, tt.setup)

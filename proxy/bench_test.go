@@ -16,7 +16,6 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
-	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/session"
 )
@@ -111,10 +110,7 @@ upstream = "http://backend.internal/flowtime/"
 		b.Fatal(err)
 	}
 	// The access log goes through the handler oidcgate serve uses.
-	discardLog, err := logfmt.New(io.Discard, "json", slog.LevelInfo)
-	if err != nil {
-		b.Fatal(err)
-	}
+	discardLog := slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	s, err := New(ctx, Options{

@@ -16,7 +16,6 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
-	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/session"
@@ -63,9 +62,6 @@ type setup struct {
 	// forcedKeyRefresh is proxy.Options.ForcedKeyRefresh: 0 = 10 s.
 	forcedKeyRefresh time.Duration
 	clock            func() time.Time // proxy.Options.Clock; nil = time.Now
-	// plainSlog logs through slog's own JSON handler instead of the one
-	// oidcgate serve uses (internal/logfmt, with its request-line path).
-	plainSlog bool
 }
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
@@ -116,12 +112,7 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	var handler slog.Handler = slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
-	if !s.plainSlog {
-		if handler, err = logfmt.New(g.logs, "json", slog.LevelDebug); err != nil {
-			t.Fatal(err)
-		}
-	}
+	handler := slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	srv, err := proxy.New(ctx, proxy.Options{
 		Config:           cfg,
 		Logger:           slog.New(handler),

@@ -16,7 +16,6 @@ import (
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/credentials"
-	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
 	"golang.org/x/oauth2"
@@ -214,10 +213,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(r, st, user, lw.status, start, "")
 }
 
-// logRequest writes the request's one log line and counts it. The
-// handler oidcgate serve uses (internal/logfmt) writes the line directly;
-// any other gets a record, handed over without Logger.LogAttrs, which would
-// also walk the stack for the caller's source position on every request.
+// logRequest writes the request's one log line and counts it. The record
+// goes to the handler directly: Logger.LogAttrs would also walk the stack
+// for the caller's source position on every request.
 func (s *Server) logRequest(r *http.Request, st *site, user string, status int, start time.Time, outcome string) {
 	siteName := ""
 	counters := s.noSite
@@ -225,36 +223,21 @@ func (s *Server) logRequest(r *http.Request, st *site, user string, status int, 
 		siteName, counters = st.name, st.counters
 	}
 	counters.observe(status)
-	now := time.Now()
-	line := logfmt.Request{
-		Time:      now,
-		Site:      siteName,
-		Method:    r.Method,
-		Path:      r.URL.Path,
-		Status:    status,
-		Duration:  now.Sub(start),
-		User:      user,
-		RequestID: r.Header.Get("X-Request-Id"),
-		Outcome:   outcome,
-	}
 	h := s.log.Handler()
-	if fast, ok := h.(*logfmt.Handler); ok {
-		fast.LogRequest(line)
-		return
-	}
 	ctx := r.Context()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	now := time.Now()
 	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(
-		slog.String("site", line.Site),
-		slog.String("method", line.Method),
-		slog.String("path", line.Path),
-		slog.Int("status", line.Status),
-		slog.Duration("duration", line.Duration),
-		slog.String("user", line.User),
-		slog.String("request_id", line.RequestID),
+		slog.String("site", siteName),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Duration("duration", now.Sub(start)),
+		slog.String("user", user),
+		slog.String("request_id", r.Header.Get("X-Request-Id")),
 	)
 	if outcome != "" {
 		rec.AddAttrs(slog.String("outcome", outcome))

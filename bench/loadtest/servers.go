@@ -24,7 +24,6 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
-	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -193,11 +192,7 @@ func runGatePlain(ctx context.Context, addr, cfgFile, debug string) error {
 	}
 	out := logbuffer.New(os.Stderr) // as `oidcgate serve` logs
 	defer out.Close()
-	h, err := logfmt.New(out, "json", slog.LevelInfo)
-	if err != nil {
-		return err
-	}
-	log := slog.New(h)
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err

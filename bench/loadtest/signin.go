@@ -25,7 +25,6 @@ import (
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
-	"github.com/oidcgate/oidcgate/internal/logfmt"
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
@@ -273,10 +272,7 @@ func runGateProfiled(args []string) error {
 	if err := servePprof(*debug); err != nil {
 		return err
 	}
-	h, err := logfmt.New(out, "json", slog.LevelInfo) // as serve logs
-	if err != nil {
-		return err
-	}
+	h := slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}) // as serve logs
 	return proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: slog.New(h)}})
 }
 

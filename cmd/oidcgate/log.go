@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
-	"github.com/oidcgate/oidcgate/internal/logfmt"
+	"strings"
 )
 
 // logFlags are the logging flags shared by the long-running commands.
@@ -27,9 +26,12 @@ func (f logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(*f.level)); err != nil {
 		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", *f.level)
 	}
-	h, err := logfmt.New(w, *f.format, level)
-	if err != nil {
-		return nil, fmt.Errorf("-log-format %q: want json or text", *f.format)
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(*f.format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
-	return slog.New(h), nil
+	return nil, fmt.Errorf("-log-format %q: want json or text", *f.format)
 }
