@@ -28,8 +28,7 @@ type Config struct {
 	Credentials    []Credential   `toml:"credentials"`
 	Limits         Limits         `toml:"limits"`
 
-	file  string    // the name given to Parse, for messages
-	lines *keyLines // where each key was written, for messages
+	file string // the name given to Parse, for messages
 }
 
 // TLS names the public listener's certificate and key (PEM files).
@@ -145,7 +144,7 @@ func Load(path string) (*Config, error) {
 // client_secret_file secrets, fills defaults and validates. name is used in
 // messages. The error joins every problem found; the Config is nil then.
 func Parse(data []byte, name string) (*Config, error) {
-	c := &Config{file: name, lines: scanKeys(data)}
+	c := &Config{file: name}
 	// Booleans whose default is true cannot be told apart from false after
 	// decoding, so they are set before.
 	c.Session.RequireSSL = true
@@ -153,9 +152,15 @@ func Parse(data []byte, name string) (*Config, error) {
 
 	md, err := toml.Decode(string(data), c)
 	if err != nil {
-		return nil, decodeError(name, err)
+		return nil, decodeError(name, data, err)
 	}
-	loadErrs, meant := c.unknownKeys(md.Undecoded())
+	// The same file as plain maps and slices, to name a key's array
+	// element ("sites[1].upstrem"): toml's key names leave it out.
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return nil, decodeError(name, data, err)
+	}
+	loadErrs, meant := c.unknownKeys(md.Undecoded(), raw)
 	loadErrs = append(loadErrs, c.expandEnv(os.LookupEnv)...)
 	loadErrs = append(loadErrs, c.readSecretFiles()...)
 	c.setDefaults(md)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,8 @@ import (
 )
 
 // Error is one problem with the configuration. Its text is
-// "FILE:LINE: KEY: problem", leaving out what is unknown. It never holds a
+// "FILE:LINE:COL: KEY: problem", leaving out what is unknown: syntax errors
+// have a line and column and no key, the others a key path and no line. It never holds a
 // secret value.
 type Error struct {
 	File string // the name given to Parse; "" for a Config built in code
@@ -44,55 +44,27 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// errorf makes an Error for key, placed at the line the key (or the nearest
-// table holding it) was written on.
+// errorf makes an Error for key.
 func (c *Config) errorf(key, format string, args ...any) *Error {
-	return &Error{File: c.file, Line: c.lines.lineOf(key), Key: key, Err: fmt.Errorf(format, args...)}
+	return &Error{File: c.file, Key: key, Err: fmt.Errorf(format, args...)}
 }
 
-// tomlLine matches toml's errors that are not a ParseError, such as type
-// mismatches: `toml: line 5 (last key "session.keys"): incompatible types…`.
-var tomlLine = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
-
-var tomlTypes = regexp.MustCompile(`^incompatible types: TOML value has type (.+); destination has type (.+)$`)
-
-// tomlKind names a type in toml's messages (a Go type or toml's word for
-// the destination) as the file's reader knows it.
-func tomlKind(t string) string {
-	switch {
-	case strings.HasPrefix(t, "[]") || t == "slice":
-		return "an array"
-	case strings.HasPrefix(t, "map") || t == "struct":
-		return "a table"
-	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
-		return "an integer"
-	case strings.HasPrefix(t, "float"):
-		return "a number"
-	case t == "bool" || t == "boolean":
-		return "true or false"
-	case t == "string" || t == "primitive (string-like)":
-		return "a string"
-	case strings.HasPrefix(t, "time.") || strings.HasPrefix(t, "toml."):
-		return "a date or time"
-	}
-	return t
-}
-
-// decodeError gives toml's errors the same shape as the others. The source
-// lines toml can quote (ParseError.ErrorWithPosition) are left out: they may
-// hold secrets.
-func decodeError(name string, err error) error {
+// decodeError gives toml's errors the same shape as the others. A syntax
+// error (toml.ParseError) has its line and column; the source lines toml
+// can quote (ParseError.ErrorWithPosition) are left out: they may hold
+// secrets. toml reports a value of the wrong type in words only, so that
+// value is found again by decoding the file into plain maps and comparing
+// them with Config's fields: its key path, what it is and what was wanted.
+func decodeError(name string, data []byte, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		return &Error{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Err: errors.New(pe.Message)}
 	}
-	if m := tomlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		msg := m[3]
-		if t := tomlTypes.FindStringSubmatch(msg); t != nil {
-			msg = fmt.Sprintf("is %s; want %s", tomlKind(t[1]), tomlKind(t[2]))
+	var raw map[string]any
+	if _, rawErr := toml.Decode(string(data), &raw); rawErr == nil {
+		if key, got, want, ok := mismatch(reflect.TypeFor[Config](), raw, ""); ok {
+			return &Error{File: name, Key: key, Err: fmt.Errorf("is %s; want %s", got, want)}
 		}
-		return &Error{File: name, Line: line, Key: m[2], Err: errors.New(msg)}
 	}
 	return &Error{File: name, Err: err}
 }
@@ -101,7 +73,8 @@ func decodeError(name string, err error) error {
 // with the closest known key at its place. A table's own keys are not
 // reported again when the table is unknown. meant lists the key paths the
 // hints point to: a misspelt key need not be reported missing as well.
-func (c *Config) unknownKeys(undecoded []toml.Key) (errs []error, meant []string) {
+// raw is the file decoded into plain maps and slices.
+func (c *Config) unknownKeys(undecoded []toml.Key, raw map[string]any) (errs []error, meant []string) {
 	var unknownTables []string
 	// Undecoded lists the same unknown key once per array element, in file
 	// order: the nth time is the nth occurrence in the file.
@@ -113,9 +86,9 @@ func (c *Config) unknownKeys(undecoded []toml.Key) (errs []error, meant []string
 		}
 		unknownTables = append(unknownTables, plain)
 
-		path, line := plain, 0
-		if at, ok := c.lines.nth(plain, seen[plain]); ok {
-			path, line = at.path, at.line
+		path := plain
+		if at := occurrences(raw, k, ""); seen[plain] < len(at) {
+			path = at[seen[plain]]
 		}
 		seen[plain]++
 		msg := "unknown key"
@@ -133,7 +106,7 @@ func (c *Config) unknownKeys(undecoded []toml.Key) (errs []error, meant []string
 				}
 			}
 		}
-		errs = append(errs, &Error{File: c.file, Line: line, Key: path, Err: errors.New(msg)})
+		errs = append(errs, &Error{File: c.file, Key: path, Err: errors.New(msg)})
 	}
 	return errs, meant
 }

@@ -65,8 +65,13 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	if n := strings.Count(out, "\n  - "); n < 3 {
 		t.Errorf("check reported %d problem(s); want them all:\n%s", n+1, out)
 	}
-	if !regexp.MustCompile(`several-mistakes\.toml:\d+: `).MatchString(out) {
-		t.Errorf("check output names no lines:\n%s", out)
+	if !regexp.MustCompile(`several-mistakes\.toml: openid_connect\.client_id: `).MatchString(out) {
+		t.Errorf("check output names no key paths:\n%s", out)
+	}
+	// A syntax error has its line and column, from the TOML library.
+	_, out, _ = runCmd(t, "check", "-config", "../../testdata/config/syntax-error.toml")
+	if !regexp.MustCompile(`syntax-error\.toml:\d+:\d+: `).MatchString(out) {
+		t.Errorf("check output names no line for a syntax error:\n%s", out)
 	}
 }
 
