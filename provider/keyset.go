@@ -68,21 +68,20 @@ func (s *keySet) refresh(ctx context.Context, forced bool, seen uint64) error {
 	if _, gen, _ := s.snapshot(); forced && gen != seen {
 		return nil
 	}
-	for {
-		// The fetch is shared with every caller that comes while it runs,
-		// and bounded by s.ctx, not by the request that started it.
-		ch := s.flights.DoChan("keys", func() (any, error) { return nil, s.load(forced) })
-		select {
-		case r := <-ch:
-			// A scheduled refresh that joined a refused forced one asks
-			// again: only forced fetches are rate limited.
-			if !forced && errors.Is(r.Err, errRateLimited) {
-				continue
-			}
-			return r.Err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	// The fetch is shared with every caller of the same kind that comes
+	// while it runs, and bounded by s.ctx, not by the request that started
+	// it. Forced and scheduled fetches are shared apart: a scheduled
+	// refresh must not get a forced one's refusal.
+	key := "scheduled"
+	if forced {
+		key = "forced"
+	}
+	ch := s.flights.DoChan(key, func() (any, error) { return nil, s.load(forced) })
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
