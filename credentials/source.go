@@ -70,6 +70,7 @@ type Source struct {
 	err      error     // last failure, while in backoff
 	retryAt  time.Time // no request before this after a failure
 	backoff  time.Duration
+	fetching bool // a token request is under way
 
 	flights singleflight.Group // the token request under way, shared by its callers
 }
@@ -130,6 +131,10 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		}
 		return "", err
 	}
+	if usable && s.fetching {
+		s.mu.Unlock()
+		return token, nil // the renewal is under way
+	}
 	s.mu.Unlock()
 	ch := s.flights.DoChan("token", s.fetch)
 	if usable {
@@ -149,6 +154,9 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 // fetch runs one token request for every caller waiting on it. Its context
 // is detached from the callers': the request serves them all.
 func (s *Source) fetch() (any, error) {
+	s.mu.Lock()
+	s.fetching = true
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
 	tok, lifetime, err := fetch(ctx, s.cred, s.client)
 	cancel()
@@ -162,6 +170,7 @@ func (s *Source) fetch() (any, error) {
 
 	now := s.now()
 	s.mu.Lock()
+	s.fetching = false
 	if err != nil {
 		s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
 		s.retryAt = now.Add(s.backoff)
