@@ -31,8 +31,10 @@ type keySet struct {
 	loaded     bool
 	lastErr    error
 	lastForced time.Time
+	started    uint64 // counts fetches started
+	keptFrom   uint64 // the fetch whose keys are kept (by started)
 
-	flights singleflight.Group // one fetch at a time, shared by its callers
+	flights singleflight.Group // one fetch of each kind at a time, shared by its callers
 }
 
 var errRateLimited = errors.New("forced key refresh skipped: one ran moments ago")
@@ -99,6 +101,10 @@ func (s *keySet) load(forced bool) error {
 		s.mu.Unlock()
 		s.stats.forced.Add(1)
 	}
+	s.mu.Lock()
+	s.started++
+	n := s.started
+	s.mu.Unlock()
 	keys, err := s.fetch(s.ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,7 +112,12 @@ func (s *keySet) load(forced bool) error {
 		s.lastErr = err
 		return err
 	}
-	s.keys, s.loaded, s.lastErr = keys, true, nil
+	// A forced and a scheduled fetch may overlap: the keys of one that
+	// started earlier never replace those of one that started later.
+	if n < s.keptFrom {
+		return nil
+	}
+	s.keys, s.loaded, s.lastErr, s.keptFrom = keys, true, nil, n
 	s.gen++
 	return nil
 }

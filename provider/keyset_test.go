@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // rotated starts a provider on key A, checks a token, then has the OP switch
@@ -167,5 +169,38 @@ func TestKeySelection(t *testing.T) {
 				t.Errorf("Verify(%s) = %v; want reason %q", tt.name, err, tt.want)
 			}
 		})
+	}
+}
+
+// A scheduled fetch that started before a forced one and answers after it
+// must not put the older keys back.
+func TestOverlappingFetchesKeepTheNewerKeys(t *testing.T) {
+	old, fresh := []key{{jwk: jose.JSONWebKey{KeyID: "old"}}}, []key{{jwk: jose.JSONWebKey{KeyID: "new"}}}
+	scheduledStarted, releaseScheduled := make(chan struct{}), make(chan struct{})
+	s := &keySet{ctx: context.Background(), stats: &counters{}, minForced: time.Minute}
+	s.fetch = func(ctx context.Context) ([]key, error) {
+		s.mu.Lock()
+		first := s.started == 1
+		s.mu.Unlock()
+		if first {
+			close(scheduledStarted)
+			<-releaseScheduled
+			return old, nil
+		}
+		return fresh, nil
+	}
+	scheduled := make(chan error, 1)
+	go func() { scheduled <- s.refresh(context.Background(), false, 0) }()
+	<-scheduledStarted
+	if err := s.refresh(context.Background(), true, 0); err != nil {
+		t.Fatalf("forced refresh = %v; want nil", err)
+	}
+	close(releaseScheduled)
+	if err := <-scheduled; err != nil {
+		t.Fatalf("scheduled refresh = %v; want nil", err)
+	}
+	keys, _, _ := s.snapshot()
+	if len(keys) != 1 || keys[0].jwk.KeyID != "new" {
+		t.Errorf("keys after both fetches = %v; want only the forced fetch's key %q", keys, "new")
 	}
 }
