@@ -12,17 +12,22 @@ import (
 // and two rounds of base64 already grow a value by 16/9.
 //
 //	session: version, flags, expires (uvarint unix seconds),
+//	         issued at (uvarint unix milliseconds), id (16 bytes),
 //	         authentication type, email, [preferred username], [user],
-//	         issuer, subject, site, ID token
+//	         issuer, subject, sid, site, ID token
 //	login:   version, created (uvarint unix milliseconds),
 //	         state, nonce, verifier, return URL, site
 //
 // Strings are a uvarint length followed by the bytes. The flags say which
 // identity strings repeat another one and are left out: the user is most
 // often the email or preferred_username claim itself.
+//
+// Version 1 had no id, issue time or sid. Such a cookie is refused (the
+// user signs in again) rather than read with an empty id: a session that
+// no mark can name could not be ended by signing out.
 
 const (
-	sessionVersion byte = 1
+	sessionVersion byte = 2
 	loginVersion   byte = 1
 )
 
@@ -42,6 +47,10 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	if exp <= 0 || exp > maxUnix {
 		return nil, fmt.Errorf("session: expiry %s out of range", s.Expires.UTC().Format(time.RFC3339))
 	}
+	iat := s.IssuedAt.UnixMilli()
+	if iat <= 0 || iat > maxUnix*1000 {
+		return nil, fmt.Errorf("session: issue time %s out of range", s.IssuedAt.UTC().Format(time.RFC3339))
+	}
 	var flags byte
 	switch s.User {
 	case s.Email:
@@ -54,6 +63,8 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	}
 	b = append(b, sessionVersion, flags)
 	b = binary.AppendUvarint(b, uint64(exp))
+	b = binary.AppendUvarint(b, uint64(iat))
+	b = append(b, s.ID[:]...)
 	b = appendString(b, s.AuthenticationType)
 	b = appendString(b, s.Email)
 	if flags&preferredUsernameIsEmail == 0 {
@@ -64,6 +75,7 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	}
 	b = appendString(b, s.Issuer)
 	b = appendString(b, s.Subject)
+	b = appendString(b, s.SID)
 	b = appendString(b, s.Site)
 	b = appendString(b, s.IDToken)
 	return b, nil
@@ -72,7 +84,11 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 func decodeSession(b []byte) (Session, error) {
 	var s Session
 	r := reader{s: string(b)} // one allocation; every field is a substring
-	if v := r.byte(); r.err == nil && v != sessionVersion {
+	switch v := r.byte(); {
+	case r.err != nil, v == sessionVersion:
+	case v == 1:
+		return s, errors.New("session encoding version 1 has no session id; sign in again")
+	default:
 		return s, fmt.Errorf("unknown session encoding version %d", v)
 	}
 	flags := r.byte()
@@ -80,6 +96,8 @@ func decodeSession(b []byte) (Session, error) {
 		return s, fmt.Errorf("invalid session flags %#x", flags)
 	}
 	exp := r.uvarint()
+	iat := r.uvarint()
+	copy(s.ID[:], r.bytes(IDSize))
 	s.AuthenticationType = r.string()
 	s.Email = r.string()
 	if flags&preferredUsernameIsEmail != 0 {
@@ -97,6 +115,7 @@ func decodeSession(b []byte) (Session, error) {
 	}
 	s.Issuer = r.string()
 	s.Subject = r.string()
+	s.SID = r.string()
 	s.Site = r.string()
 	s.IDToken = r.string()
 	if err := r.end(); err != nil {
@@ -105,7 +124,11 @@ func decodeSession(b []byte) (Session, error) {
 	if exp == 0 || exp > maxUnix {
 		return Session{}, fmt.Errorf("session expiry %d out of range", exp)
 	}
+	if iat == 0 || iat > maxUnix*1000 {
+		return Session{}, fmt.Errorf("session issue time %d out of range", iat)
+	}
 	s.Expires = time.Unix(int64(exp), 0).UTC()
+	s.IssuedAt = time.UnixMilli(int64(iat)).UTC()
 	return s, nil
 }
 
@@ -204,6 +227,20 @@ func (r *reader) uvarint() uint64 {
 	}
 	r.fail(errors.New("varint overflows 64 bits"))
 	return 0
+}
+
+// bytes returns the next n bytes.
+func (r *reader) bytes(n int) string {
+	if r.err != nil {
+		return ""
+	}
+	if n > len(r.s)-r.off {
+		r.fail(fmt.Errorf("%d bytes %w", n, errTruncated))
+		return ""
+	}
+	s := r.s[r.off : r.off+n]
+	r.off += n
+	return s
 }
 
 func (r *reader) string() string {

@@ -24,6 +24,9 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.s.IssuedAt.IsZero() {
+				tt.s.IssuedAt = time.UnixMilli(1_700_000_000_123)
+			}
 			b, err := appendSession(nil, &tt.s)
 			if err != nil {
 				t.Fatalf("appendSession(%+v) = %v", tt.s, err)
@@ -40,7 +43,7 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 
 func TestSessionEncodingRefuses(t *testing.T) {
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	valid, err := appendSession(nil, &Session{User: "u", Email: "e", Expires: exp})
+	valid, err := appendSession(nil, &Session{User: "u", Email: "e", Expires: exp, IssuedAt: exp.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +53,17 @@ func TestSessionEncodingRefuses(t *testing.T) {
 		wantErr string
 	}{
 		{"empty", nil, "truncated"},
-		{"unknown version", append([]byte{2}, valid[1:]...), "unknown session encoding version 2"},
-		{"unknown flag", append([]byte{1, 0x08}, valid[2:]...), "invalid session flags"},
-		{"user is both", append([]byte{1, userIsEmail | userIsPreferredUsername}, valid[2:]...), "invalid session flags"},
+		{"unknown version", append([]byte{3}, valid[1:]...), "unknown session encoding version 3"},
+		{"version 1, before session ids", []byte{1, 5, 1, 0, 0, 0, 0, 0, 0}, "version 1 has no session id"},
+		{"unknown flag", append([]byte{2, 0x08}, valid[2:]...), "invalid session flags"},
+		{"user is both", append([]byte{2, userIsEmail | userIsPreferredUsername}, valid[2:]...), "invalid session flags"},
 		{"trailing byte", append(append([]byte(nil), valid...), 0), "1 trailing bytes"},
-		{"string longer than input", []byte{1, 0, 1, 0xff, 0x01}, "truncated"},
-		{"varint overflow", []byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, "overflows"},
-		{"zero expiry", []byte{1, 5, 0, 0, 0, 0, 0, 0, 0}, "expiry 0 out of range"},
-		{"expiry after 9999", append([]byte{1, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 0, 0, 0, 0, 0, 0), "out of range"},
+		{"string longer than input", append([]byte{2, 0, 1, 1}, append(make([]byte, IDSize), 0xff, 0x01)...), "truncated"},
+		{"id cut short", []byte{2, 0, 1, 1, 0, 0, 0}, "truncated"},
+		{"varint overflow", []byte{2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, "overflows"},
+		{"zero expiry", append([]byte{2, 5, 0, 1}, make([]byte, IDSize+7)...), "expiry 0 out of range"},
+		{"zero issue time", append([]byte{2, 5, 1, 0}, make([]byte, IDSize+7)...), "issue time 0 out of range"},
+		{"expiry after 9999", append([]byte{2, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1}, make([]byte, IDSize+7)...), "out of range"},
 	}
 	for i := 1; i < len(valid); i++ {
 		tests = append(tests, struct {
@@ -76,6 +82,9 @@ func TestSessionEncodingRefuses(t *testing.T) {
 	}
 	if _, err := appendSession(nil, &Session{}); err == nil {
 		t.Errorf("appendSession(zero Expires) = nil; want error")
+	}
+	if _, err := appendSession(nil, &Session{Expires: exp}); err == nil {
+		t.Errorf("appendSession(zero IssuedAt) = nil; want error")
 	}
 }
 

@@ -26,8 +26,8 @@ func FuzzDecodeSession(f *testing.F) {
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, s := range []*Session{
 		typicalSession(exp),
-		{User: "u", AuthenticationType: "a", Email: "e", PreferredUsername: "p", Issuer: "i", Subject: "s", Site: "Flowtime", IDToken: "h.p.s", Expires: exp},
-		{User: "p", PreferredUsername: "p", Expires: exp},
+		{User: "u", AuthenticationType: "a", Email: "e", PreferredUsername: "p", Issuer: "i", Subject: "s", SID: "x", Site: "Flowtime", IDToken: "h.p.s", Expires: exp, IssuedAt: exp.Add(-time.Hour)},
+		{User: "p", PreferredUsername: "p", Expires: exp, IssuedAt: exp.Add(-time.Minute)},
 	} {
 		b, err := appendSession(nil, s)
 		if err != nil {

@@ -95,9 +95,17 @@ func setCookies(t testing.TB, w *httptest.ResponseRecorder) map[string]*http.Coo
 }
 
 // typicalSession is a session as the proxy makes it with claim_type=email
-// and single sign-on, without an ID token.
+// and single sign-on, without an ID token. It was issued eight hours
+// before expires; with a zero expires, Save fills in both times.
 func typicalSession(expires time.Time) *Session {
+	var issued time.Time
+	if !expires.IsZero() {
+		issued = expires.Add(-8 * time.Hour).Add(-250 * time.Millisecond)
+	}
 	return &Session{
+		ID:                 [IDSize]byte{0x5e, 0x55, 0x10, 0x4f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+		IssuedAt:           issued,
+		SID:                "0f5c3a1e-8d2b-4c7a-9e6f-1a2b3c4d5e6f",
 		User:               "alice.smith@example.com",
 		AuthenticationType: "AzureAD",
 		Email:              "alice.smith@example.com",
@@ -126,7 +134,8 @@ func sameSession(a, b *Session) bool {
 	return a.User == b.User && a.AuthenticationType == b.AuthenticationType &&
 		a.Email == b.Email && a.PreferredUsername == b.PreferredUsername &&
 		a.Issuer == b.Issuer && a.Subject == b.Subject && a.Site == b.Site &&
-		a.IDToken == b.IDToken && a.Expires.Equal(b.Expires)
+		a.IDToken == b.IDToken && a.Expires.Equal(b.Expires) &&
+		a.ID == b.ID && a.IssuedAt.Equal(b.IssuedAt) && a.SID == b.SID
 }
 
 // encodeAt builds a cookie value the way securecookie does, but stamped at

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +32,18 @@ const (
 type Session struct {
 	User, AuthenticationType, Email, PreferredUsername, Issuer, Subject string
 
+	// ID is the session's own random id and IssuedAt the time it began
+	// (millisecond precision): a revocation mark names one session by its
+	// id, and covers only sessions issued at or before the mark. Save
+	// fills both in when they are zero.
+	ID       [IDSize]byte
+	IssuedAt time.Time
+
+	// SID is the ID token's sid claim, the provider's name for its own
+	// session, when the token has one: logout from the provider names
+	// sessions by Issuer and SID.
+	SID string
+
 	// Site is "" when the session serves every site (single sign-on); else
 	// the name of the site it is bound to.
 	Site string
@@ -42,6 +55,16 @@ type Session struct {
 	// Expires is when the session ends; Save fills in now+Lifetime when it
 	// is zero and never lets it exceed that. Precision is one second.
 	Expires time.Time
+}
+
+// IDSize is the length of a session id in bytes.
+const IDSize = 16
+
+// NewID returns a new random session id.
+func NewID() [IDSize]byte {
+	var id [IDSize]byte
+	rand.Read(id[:]) // never fails: crypto/rand crashes the program rather than return weak bytes
+	return id
 }
 
 // StoreOptions configure a Store. The zero value fails closed: Load and Save
@@ -140,12 +163,19 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 
 // Save writes sess as the session cookie, split over Name, Name_1, … when
 // it is long, and expires chunks of an earlier, longer session that r
-// carries.
+// carries. It first gives sess a new random ID and IssuedAt = now when
+// they are zero, so the caller learns the id it may later revoke.
 func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	if s.err != nil {
 		return s.err
 	}
 	now := s.now()
+	if sess.ID == ([IDSize]byte{}) {
+		sess.ID = NewID()
+	}
+	if sess.IssuedAt.IsZero() {
+		sess.IssuedAt = now
+	}
 	v := *sess
 	limit := now.Add(s.o.Lifetime)
 	if v.Expires.IsZero() || v.Expires.After(limit) {

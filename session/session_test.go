@@ -37,7 +37,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	}{
 		{"typical", typicalSession(exp), 1},
 		{"bound to a site", &Session{User: "bob", AuthenticationType: "Forms", Issuer: "https://op.example.com", Subject: "b", Site: "Administration", Expires: exp}, 1},
-		{"with a 2 KB ID token", &Session{User: "carol", Subject: "c", IDToken: idToken(2048), Expires: exp}, 1},
+		{"with a 1.9 KB ID token", &Session{User: "carol", Subject: "c", IDToken: idToken(1900), Expires: exp}, 1},
 		{"with a 3 KB ID token", &Session{User: "carol", Subject: "c", IDToken: idToken(3072), Expires: exp}, 2},
 		{"with an 8 KB ID token", &Session{User: "carol", Subject: "c", IDToken: idToken(8192), Expires: exp}, 4},
 	}
@@ -70,8 +70,31 @@ func TestStoreTypicalCookieSize(t *testing.T) {
 	save(t, s, j, typicalSession(time.Time{}))
 	size := len(j["oidcgate"])
 	t.Logf("typical session cookie value: %d bytes", size)
-	if size > 340 {
-		t.Errorf("typical session cookie value is %d bytes; want at most 340", size)
+	// The id, issue time and the provider's sid cost about 100 bytes.
+	if size > 420 {
+		t.Errorf("typical session cookie value is %d bytes; want at most 420", size)
+	}
+}
+
+// TestStoreEntraCookieSize measures the cookie of a user signed in
+// through Entra ID, whose issuer, subject and sid are long, with the
+// session's id and issue time: it must stay well under 800 bytes.
+func TestStoreEntraCookieSize(t *testing.T) {
+	s := newTestStore(t, newClock(), "k1")
+	j := jar{}
+	save(t, s, j, &Session{
+		User:               "AdeleV@contoso.onmicrosoft.com",
+		AuthenticationType: "EntraID",
+		Email:              "AdeleV@contoso.onmicrosoft.com",
+		PreferredUsername:  "AdeleV@contoso.onmicrosoft.com",
+		Issuer:             "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+		Subject:            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+		SID:                "004d7e2a-5e9c-8f3b-41a6-7c2d0b9e8f15",
+	})
+	size := len("oidcgate=") + len(j["oidcgate"])
+	t.Logf("Entra ID session cookie: %d bytes (name=value)", size)
+	if size > 600 {
+		t.Errorf("Entra ID session cookie is %d bytes; want at most 600", size)
 	}
 }
 
@@ -141,7 +164,8 @@ func TestStoreLoadRefuses(t *testing.T) {
 		{"foreign key", jar{"oidcgate": NewStore(StoreOptions{Name: "oidcgate", Lifetime: lifetime, Codec: testCodec(t, "other")}).mustEncode(t, plain)}, 0, ErrSessionInvalid, "signature matches no key"},
 		{"value moved from another name", jar{"oidcgate": NewStore(StoreOptions{Name: "other", Lifetime: lifetime, Codec: testCodec(t, "k1")}).mustEncode(t, plain)}, 0, ErrSessionInvalid, "signature matches no key"},
 		{"valid MAC, malformed value", jar{"oidcgate": s.mustEncode(t, []byte{1, 0})}, 0, ErrSessionInvalid, "malformed value"},
-		{"valid MAC, unknown version", jar{"oidcgate": s.mustEncode(t, append([]byte{2}, plain[1:]...))}, 0, ErrSessionInvalid, "unknown session encoding version"},
+		{"valid MAC, unknown version", jar{"oidcgate": s.mustEncode(t, append([]byte{3}, plain[1:]...))}, 0, ErrSessionInvalid, "unknown session encoding version"},
+		{"valid MAC, version 1 (no session id)", jar{"oidcgate": s.mustEncode(t, append([]byte{1}, plain[1:]...))}, 0, ErrSessionInvalid, "sign in again"},
 		{"expired", good, time.Hour, ErrSessionExpired, "expired at"},
 		{"older than lifetime (securecookie bound)", jar{"oidcgate": encodeAt(testKey("k1"), "oidcgate", plain, time.Now().Add(-lifetime-2*time.Minute).Unix())}, 0, ErrSessionExpired, "expired timestamp"},
 	}
