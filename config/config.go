@@ -23,6 +23,7 @@ type Config struct {
 	TLS            TLS            `toml:"tls"`
 	OpenIDConnect  OpenIDConnect  `toml:"openid_connect"`
 	Session        Session        `toml:"session"`
+	Store          Store          `toml:"store"`
 	Authentication Authentication `toml:"authentication"`
 	Sites          []Site         `toml:"sites"`
 	Credentials    []Credential   `toml:"credentials"`
@@ -74,6 +75,20 @@ type Session struct {
 	Lifetime                             Duration `toml:"lifetime"`
 	CookieName                           string   `toml:"cookie_name"`
 	RequireSSL                           bool     `toml:"require_ssl"`
+}
+
+// Store is [store]: the state the replicas share (revocation marks,
+// single-use login states).
+type Store struct {
+	Kind         StoreKind `toml:"kind"`
+	URL          string    `toml:"url"`           // kind = "redis": redis://, rediss:// or unix://
+	PasswordFile string    `toml:"password_file"` // optional
+	// Password is read from PasswordFile by Load; a password may also be
+	// in URL.
+	Password    string     `toml:"-"`
+	KeyPrefix   string     `toml:"key_prefix"`
+	Outage      OutageMode `toml:"outage"`
+	OutageGrace Duration   `toml:"outage_grace"`
 }
 
 // Authentication says who may sign in and where the sign-in pages live.
@@ -214,6 +229,20 @@ func (c *Config) setDefaults(md toml.MetaData) {
 	}
 	if !defined("session", "cookie_name") {
 		s.CookieName = "oidcgate"
+	}
+
+	st := &c.Store
+	if st.Kind == "" {
+		st.Kind = StoreMemory
+	}
+	if !defined("store", "key_prefix") {
+		st.KeyPrefix = "oidcgate:"
+	}
+	if st.Outage == "" {
+		st.Outage = OutageOpen
+	}
+	if !defined("store", "outage_grace") {
+		st.OutageGrace = Duration{Duration: 30 * time.Second}
 	}
 
 	a := &c.Authentication

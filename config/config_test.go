@@ -541,3 +541,51 @@ func TestExample(t *testing.T) {
 		t.Errorf("Flowtime inject = %v; want one", cfg.Sites[1].Inject)
 	}
 }
+
+// withSecret is minimal with a client secret.
+var withSecret = strings.Replace(minimal, `client_id = "cora"`, `client_id = "cora"`+"\nclient_secret = \"x\"", 1)
+
+func TestStoreSettings(t *testing.T) {
+	cfg, err := Parse([]byte(withSecret), "minimal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Store{Kind: StoreMemory, KeyPrefix: "oidcgate:", Outage: OutageOpen, OutageGrace: Duration{Duration: 30 * time.Second}}
+	if cfg.Store != want {
+		t.Errorf("default [store] = %+v; want %+v", cfg.Store, want)
+	}
+
+	t.Chdir("..")
+	cfg, err = Load("testdata/config/valid-redis-store.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Store{Kind: StoreRedis, URL: "rediss://oidcgate@redis.internal:6380/0", PasswordFile: "testdata/config/redis-password",
+		Password: "redis-pw-for-tests", KeyPrefix: "cora-prod:", Outage: OutageClosed, OutageGrace: Duration{Duration: time.Minute}}
+	if cfg.Store != want {
+		t.Errorf("[store] = %+v; want %+v", cfg.Store, want)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+	if strings.Contains(buf.String(), "redis-pw-for-tests") || !strings.Contains(buf.String(), `"password":"REDACTED"`) {
+		t.Errorf("logged config = %s; want the store password REDACTED", buf.String())
+	}
+}
+
+func TestStorePasswordInURLNeverShown(t *testing.T) {
+	t.Setenv("OIDCGATE_T_REDIS", "redis://:Hunter2Secret@redis.internal:6379/x")
+	_, err := Parse([]byte(withSecret+"[store]\nkind = \"redis\"\nurl = \"${OIDCGATE_T_REDIS}\"\n"), "store.toml")
+	if err == nil || !strings.Contains(err.Error(), "database number") || strings.Contains(err.Error(), "Hunter2Secret") {
+		t.Errorf("Parse() = %v; want the bad database named, the password not shown", err)
+	}
+	t.Setenv("OIDCGATE_T_REDIS", "redis://:Hunter2Secret@redis.internal:6379/0")
+	cfg, err := Parse([]byte(withSecret+"[store]\nkind = \"redis\"\nurl = \"${OIDCGATE_T_REDIS}\"\n"), "store.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", cfg)
+	if strings.Contains(buf.String(), "Hunter2Secret") {
+		t.Errorf("logged config repeats the password in the URL: %s", buf.String())
+	}
+}

@@ -104,6 +104,36 @@ func (m *CredentialMethod) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// StoreKind is where the state the replicas share is kept.
+type StoreKind string
+
+const (
+	StoreMemory StoreKind = "memory" // this process only
+	StoreRedis  StoreKind = "redis"  // a Redis every replica reaches
+)
+
+var storeKinds = []string{string(StoreMemory), string(StoreRedis)}
+
+func (k *StoreKind) UnmarshalText(b []byte) error {
+	*k = StoreKind(canonical(string(b), storeKinds))
+	return nil
+}
+
+// OutageMode is what a replica does while its store cannot be reached.
+type OutageMode string
+
+const (
+	OutageOpen   OutageMode = "open"   // go on serving with the marks this replica knows
+	OutageClosed OutageMode = "closed" // refuse users after outage_grace
+)
+
+var outageModes = []string{string(OutageOpen), string(OutageClosed)}
+
+func (m *OutageMode) UnmarshalText(b []byte) error {
+	*m = OutageMode(canonical(string(b), outageModes))
+	return nil
+}
+
 // canonical returns the known value s spells in any case, or s unchanged.
 func canonical(s string, known []string) string {
 	for _, k := range known {

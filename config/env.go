@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -95,6 +96,20 @@ func (c *Config) readSecretFiles() []error {
 	}
 	o := &c.OpenIDConnect
 	read("openid_connect", &o.ClientSecret, o.ClientSecretFile)
+	if st := &c.Store; st.PasswordFile != "" {
+		if u, err := url.Parse(st.URL); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				errs = append(errs, c.errorf("store.password_file", "set a password in url or password_file, not both"))
+				return errs
+			}
+		}
+		pw, err := readSecretFile(st.PasswordFile)
+		if err != nil {
+			errs = append(errs, c.errorf("store.password_file", "%w", err))
+		} else {
+			st.Password = pw
+		}
+	}
 	for i := range c.Credentials {
 		cr := &c.Credentials[i]
 		read(credentialKey(i, cr.Name), &cr.ClientSecret, cr.ClientSecretFile)

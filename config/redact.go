@@ -1,6 +1,9 @@
 package config
 
-import "log/slog"
+import (
+	"log/slog"
+	"net/url"
+)
 
 // The LogValue methods let a Config be logged whole: secrets print as
 // REDACTED, and cookie keys only as a count.
@@ -27,6 +30,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Group("tls", "cert_file", c.TLS.CertFile, "key_file", c.TLS.KeyFile),
 		slog.Any("openid_connect", c.OpenIDConnect),
 		slog.Any("session", c.Session),
+		slog.Any("store", c.Store),
 		slog.Attr{Key: "sites", Value: slog.GroupValue(sites...)},
 		slog.Attr{Key: "credentials", Value: slog.GroupValue(creds...)},
 	)
@@ -59,6 +63,24 @@ func (s Session) LogValue() slog.Value {
 		slog.String("lifetime", s.Lifetime.String()),
 		slog.String("cookie_name", s.CookieName),
 		slog.Bool("require_ssl", s.RequireSSL),
+	)
+}
+
+func (s Store) LogValue() slog.Value {
+	u := s.URL
+	if p, err := url.Parse(s.URL); err == nil {
+		u = p.Redacted()
+	} else if s.URL != "" {
+		u = "REDACTED"
+	}
+	return slog.GroupValue(
+		slog.String("kind", string(s.Kind)),
+		slog.String("url", u),
+		slog.String("password_file", s.PasswordFile),
+		slog.Attr{Key: "password", Value: redacted(s.Password)},
+		slog.String("key_prefix", s.KeyPrefix),
+		slog.String("outage", string(s.Outage)),
+		slog.String("outage_grace", s.OutageGrace.String()),
 	)
 }
 

@@ -32,6 +32,7 @@ func (c *Config) problems() []*Error {
 	v.tls()
 	v.openIDConnect()
 	v.session()
+	v.store()
 	v.authentication()
 	v.sites()
 	v.credentials()
@@ -225,6 +226,66 @@ func (v *validator) session() {
 	if !isToken(s.CookieName) {
 		v.add(p+"cookie_name", "must be a cookie name: letters, digits and !#$%%&'*+-.^_`|~, not empty")
 	}
+}
+
+func (v *validator) store() {
+	const p = "store."
+	st := v.c.Store
+	v.enum(p+"kind", string(st.Kind), storeKinds)
+	v.enum(p+"outage", string(st.Outage), outageModes)
+	// Zero is allowed: with outage = "closed", refuse at once.
+	if g := st.OutageGrace; g.text != "" || g.Duration < 0 {
+		if msg := g.problem(); msg != "" {
+			v.add(p+"outage_grace", "%s", msg)
+		}
+	}
+	if len(st.KeyPrefix) > 64 || strings.ContainsFunc(st.KeyPrefix, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		v.add(p+"key_prefix", "must be at most 64 characters, without spaces or control characters")
+	}
+	if st.Kind != StoreRedis {
+		if st.URL != "" {
+			v.add(p+"url", `only with kind = "redis"`)
+		}
+		if st.PasswordFile != "" {
+			v.add(p+"password_file", `only with kind = "redis"`)
+		}
+		return
+	}
+	if !v.required(p+"url", st.URL) {
+		return
+	}
+	if msg := storeURLProblem(st.URL); msg != "" {
+		v.add(p+"url", "%s", msg)
+	}
+}
+
+// storeURLProblem explains what keeps raw from being a Redis URL. It
+// never repeats a password.
+func storeURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a URL; write redis://host:6379/0, rediss://host:6380/0 (TLS) or unix:///run/redis/redis.sock"
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Hostname() == "" {
+			return fmt.Sprintf("%s needs a host: %s://host:port/db", u.Redacted(), u.Scheme)
+		}
+		if db := strings.Trim(u.Path, "/"); db != "" && !isDigits(db) {
+			return fmt.Sprintf("%s: the path must be a database number, such as /0", u.Redacted())
+		}
+	case "unix":
+		if u.Path == "" {
+			return fmt.Sprintf("%s needs a socket path: unix:///run/redis/redis.sock", u.Redacted())
+		}
+	default:
+		return fmt.Sprintf("%s: scheme must be redis, rediss (TLS) or unix", u.Redacted())
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // keyProblem explains what keeps s from being a cookie key. It never
