@@ -16,14 +16,26 @@ type codecChoice struct {
 // decode), or one key derived from the product's legacy key and
 // initialization vector, or a random key when neither is set.
 func sessionCodec(sc config.Session) (codecChoice, error) {
-	var keys [][]byte
-	generated := false
+	keys, generated, err := cookieKeys(sc)
+	if err != nil {
+		return codecChoice{}, err
+	}
+	codec, err := session.NewCodec(keys)
+	if err != nil {
+		return codecChoice{}, fmt.Errorf("session: %w", err)
+	}
+	return codecChoice{codec: codec, generated: generated}, nil
+}
+
+// cookieKeys returns the keys sessionCodec uses; generated says that none
+// was configured and the one returned is random.
+func cookieKeys(sc config.Session) (keys [][]byte, generated bool, err error) {
 	switch {
 	case len(sc.Keys) > 0:
 		for i, k := range sc.Keys {
 			key, err := session.ParseKey(k)
 			if err != nil {
-				return codecChoice{}, fmt.Errorf("session.keys[%d]: %w", i, err)
+				return nil, false, fmt.Errorf("session.keys[%d]: %w", i, err)
 			}
 			keys = append(keys, key)
 		}
@@ -32,14 +44,10 @@ func sessionCodec(sc config.Session) (codecChoice, error) {
 	default:
 		key, err := session.ParseKey(session.GenerateKey())
 		if err != nil {
-			return codecChoice{}, err
+			return nil, false, err
 		}
 		keys = append(keys, key)
 		generated = true
 	}
-	codec, err := session.NewCodec(keys)
-	if err != nil {
-		return codecChoice{}, fmt.Errorf("session: %w", err)
-	}
-	return codecChoice{codec: codec, generated: generated}, nil
+	return keys, generated, nil
 }
