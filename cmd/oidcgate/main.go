@@ -24,6 +24,8 @@ commands:
   serve -config FILE                      run the proxy
   check -config FILE [-online]            validate a configuration file
   credentials validate -config FILE NAME  request a token for credential NAME
+  sessions revoke -config FILE (-subject SUB [-issuer ISS] | -all)
+                                          end sessions on every replica
   genkey                                  print a new random cookie key
   demo                                    try oidcgate on this machine
   version                                 print version information
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = checkCmd
 	case "credentials":
 		cmd = credentialsCmd
+	case "sessions":
+		cmd = sessionsCmd
 	case "genkey":
 		cmd = genkeyCmd
 	case "demo":

@@ -62,6 +62,9 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 		}
 		fmt.Fprintf(stdout, "warning: credential %q: %v\n", cc.Name, err)
 	}
+	if !checkStore(ctx, cfg, stdout) {
+		return 1
+	}
 	fmt.Fprintln(stdout, "online check passed")
 	return 0
 }
