@@ -94,7 +94,15 @@ type digest [digestSize]byte
 // which user or session a mark names, and so that a stolen copy of the
 // store cannot be searched for a known subject.
 type hasher struct {
-	pool sync.Pool // of hash.Hash (HMAC-SHA256)
+	pool sync.Pool // of *macState
+}
+
+// macState is an HMAC with room for its input and output, reused so a
+// lookup allocates nothing.
+type macState struct {
+	mac hash.Hash
+	in  []byte
+	out [sha256.Size]byte
 }
 
 const (
@@ -108,7 +116,7 @@ func newHasher(cookieKey []byte) (*hasher, error) {
 		return nil, fmt.Errorf("store: derive mark key: %w", err)
 	}
 	h := &hasher{}
-	h.pool.New = func() any { return hmac.New(sha256.New, k) }
+	h.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, k), in: make([]byte, 0, 256)} }
 	return h, nil
 }
 
@@ -116,19 +124,18 @@ func newHasher(cookieKey []byte) (*hasher, error) {
 // issuer, sid or subject we accept contains) so fields cannot run into
 // each other.
 func (h *hasher) sum(k Kind, a, b string) digest {
-	mac := h.pool.Get().(hash.Hash)
-	mac.Reset()
-	var buf [256]byte
-	in := append(buf[:0], byte(k), 0)
+	st := h.pool.Get().(*macState)
+	in := append(st.in[:0], byte(k), 0)
 	in = append(in, a...)
 	in = append(in, 0)
 	in = append(in, b...)
 	in = append(in, 0)
-	mac.Write(in)
-	var out [sha256.Size]byte
-	mac.Sum(out[:0])
-	h.pool.Put(mac)
-	return digest(out[:digestSize])
+	st.mac.Reset()
+	st.mac.Write(in)
+	d := digest(st.mac.Sum(st.out[:0])[:digestSize])
+	st.in = in[:0]
+	h.pool.Put(st)
+	return d
 }
 
 // entry is a mark as the store keeps it: what it covers, as digests

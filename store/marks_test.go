@@ -172,3 +172,25 @@ func TestReservationsHaveNoCap(t *testing.T) {
 		t.Errorf("Reserve after 300,000 attempts = %v; want nil", err)
 	}
 }
+
+func TestOutageRefuses(t *testing.T) {
+	now := newClock().Now()
+	down := Health{Up: false, Since: now.Add(-time.Minute)}
+	tests := []struct {
+		name string
+		o    Outage
+		h    Health
+		want bool
+	}{
+		{"open, down", Outage{}, down, false},
+		{"closed, up", Outage{Closed: true, Grace: 0}, Health{Up: true, Since: now.Add(-time.Hour)}, false},
+		{"closed, down within the grace", Outage{Closed: true, Grace: 2 * time.Minute}, down, false},
+		{"closed, down past the grace", Outage{Closed: true, Grace: 30 * time.Second}, down, true},
+		{"closed, no grace", Outage{Closed: true}, Health{Since: now}, true},
+	}
+	for _, tt := range tests {
+		if got := tt.o.Refuses(tt.h, now); got != tt.want {
+			t.Errorf("%s: Refuses = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -53,6 +53,7 @@ type Redis struct {
 	marks                     *markSet
 	local                     reservations
 	ready                     atomic.Bool
+	following                 atomic.Bool // Start was called
 
 	mu      sync.Mutex
 	health  Health
@@ -98,6 +99,7 @@ func (s *Redis) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan struct{})
+	s.following.Store(true)
 	go s.follow(ctx)
 }
 
@@ -152,7 +154,24 @@ func (s *Redis) Revoke(ctx context.Context, m Mark) error {
 
 // add appends e to the stream and trims the entries that have expired.
 func (s *Redis) add(ctx context.Context, e entry) error {
+	if err := s.knownDown(); err != nil {
+		return err
+	}
 	return s.client.XAdd(ctx, s.addArgs(e)).Err()
+}
+
+// knownDown returns why Redis is down when the follower, which tries it
+// all the time, says it is: a sign-in or a sign-out then goes on at once
+// instead of waiting for a connection to time out.
+func (s *Redis) knownDown() error {
+	if !s.following.Load() {
+		return nil
+	}
+	h := s.Health()
+	if h.Up || errors.Is(h.Err, errNotConnected) {
+		return nil
+	}
+	return fmt.Errorf("down since %s: %w", h.Since.UTC().Format(time.RFC3339), h.Err)
 }
 
 func (s *Redis) addArgs(e entry) *redis.XAddArgs {
@@ -173,6 +192,9 @@ func (s *Redis) Reserve(ctx context.Context, key string, ttl time.Duration) erro
 	if !s.local.reserve(id, now, now+ttlMillis(ttl)) {
 		return ErrTaken
 	}
+	if err := s.knownDown(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	ok, err := s.client.SetNX(ctx, s.resKeys+hex.EncodeToString(id[:]), "1", time.Duration(ttlMillis(ttl))*time.Millisecond).Result()
 	if err != nil {
 		s.failed("reserve", err)
@@ -188,6 +210,9 @@ func (s *Redis) Reserve(ctx context.Context, key string, ttl time.Duration) erro
 func (s *Redis) Release(ctx context.Context, key string) {
 	id := reservationID(key)
 	s.local.release(id)
+	if s.knownDown() != nil {
+		return // the key expires with its TTL
+	}
 	if err := s.client.Del(ctx, s.resKeys+hex.EncodeToString(id[:])).Err(); err != nil {
 		// The key expires with its TTL.
 		s.failed("release", err)

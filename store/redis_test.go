@@ -203,8 +203,12 @@ func TestRedisRestartedEmpty(t *testing.T) {
 	if !b.Revoked(during) {
 		t.Errorf("a mark made during the outage does not apply on its replica")
 	}
+	start := time.Now()
 	if err := a.Reserve(ctx, "state during outage", time.Minute); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Reserve while Redis is down = %v; want ErrUnavailable (reserved here only)", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Reserve while Redis is known to be down took %s; want no wait for a connection", d)
 	}
 	if err := a.Reserve(ctx, "state during outage", time.Minute); !errors.Is(err, ErrTaken) {
 		t.Errorf("Reserve again on the same replica while Redis is down = %v; want ErrTaken", err)

@@ -126,8 +126,13 @@ func (s *Server) Restart() {
 		args = append(args, "--requirepass", s.o.Password)
 	}
 	cmd := exec.Command(Binary(s.t), args...)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
+	logPath := filepath.Join(s.dir, "redis.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer logFile.Close() // the child has its own copy
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
@@ -139,7 +144,8 @@ func (s *Server) Restart() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server at %s does not answer: %v", s.URL, err)
+			log, _ := os.ReadFile(logPath)
+			s.t.Fatalf("redis-server at %s does not answer: %v\n%s", s.URL, err, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
