@@ -37,6 +37,7 @@ func newReplica(t testing.TB, srv *redistest.Server, o RedisOptions) *replica {
 		o.KeyPrefix = "test:"
 	}
 	o.Hooks = Hooks{
+		Error: func(op string, err error) { t.Logf("store error: %s: %v", op, err) },
 		Learned: func(d time.Duration) {
 			select {
 			case r.learned <- d:
