@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -452,4 +454,108 @@ func redisKeys(t testing.TB, srv *redistest.Server, pattern string) []string {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// cutter is a TCP relay between one replica and Redis that a test can
+// cut and restore, leaving Redis and the other replicas untouched.
+type cutter struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newCutter(t *testing.T, target string) *cutter {
+	c := &cutter{t: t, target: target}
+	c.restore()
+	t.Cleanup(c.cut)
+	return c
+}
+
+func (c *cutter) restore() {
+	addr := c.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.addr = ln.Addr().String()
+	c.mu.Lock()
+	c.ln = ln
+	c.mu.Unlock()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", c.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every relayed connection.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ln != nil {
+		c.ln.Close()
+	}
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// TestRedisReplicaCatchesUpAfterDisconnect: marks written while a replica
+// was cut off from Redis reach it when it reconnects, read from the last
+// entry it had seen.
+func TestRedisReplicaCatchesUpAfterDisconnect(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a := newReplica(t, srv, RedisOptions{})
+	a.start(t)
+	relay := newCutter(t, strings.TrimPrefix(srv.URL, "redis://"))
+	b := newReplica(t, &redistest.Server{URL: "redis://" + relay.addr}, RedisOptions{})
+	b.start(t)
+	b.waitHealth(t, true)
+
+	relay.cut()
+	b.waitHealth(t, false)
+	ctx := context.Background()
+	var missed []Identity
+	for i := range 3 {
+		id := alice(time.Now().Add(-time.Minute))
+		id.ID = []byte{'m', 'i', 's', 's', 'e', 'd', byte(i)}
+		if err := a.Revoke(ctx, SessionMark(id.ID)); err != nil {
+			t.Fatal(err)
+		}
+		missed = append(missed, id)
+	}
+	if b.Revoked(missed[0]) {
+		t.Fatal("a replica cut off from Redis learned a mark")
+	}
+	relay.restore()
+	b.waitHealth(t, true)
+	for _, id := range missed {
+		deadline := time.Now().Add(time.Second)
+		for !b.Revoked(id) {
+			if time.Now().After(deadline) {
+				t.Fatalf("mark %q written while the replica was cut off did not reach it within a second of reconnecting", id.ID)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
