@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 
 	"github.com/oidcgate/oidcgate/config"
@@ -27,6 +28,7 @@ func checkStore(ctx context.Context, cfg *config.Config, stdout io.Writer) bool 
 	if err == nil && !keysSet {
 		fmt.Fprintf(stdout, "warning: store: %v\n", proxy.ErrNoCookieKeys)
 	}
+	store.LogRedisClientTo(slog.New(slog.DiscardHandler)) // its messages are in the error
 	var s *store.Redis
 	if err == nil {
 		s, err = store.NewRedis(o)

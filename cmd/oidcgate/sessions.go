@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -82,6 +83,8 @@ func sessionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		m = store.SubjectMark(iss, *subject)
 		what = fmt.Sprintf("every session of subject %q at %s", *subject, iss)
 	}
+	// What the Redis client would print by itself is in the error.
+	store.LogRedisClientTo(slog.New(slog.DiscardHandler))
 	s, err := store.NewRedis(o)
 	if err != nil {
 		return fail(2, "%v", err)
