@@ -90,9 +90,19 @@ func BenchmarkStartupLoad(b *testing.B) {
 	}
 	fill(b, mem, 100_000)
 	w.marks = mem.marks
+	used := func() float64 {
+		v, err := rawClient(b, srv).InfoMap(ctx, "memory").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := strconv.ParseFloat(v["Memory"]["used_memory"], 64)
+		return n
+	}
+	before := used()
 	if err := w.writeBack(ctx); err != nil {
 		b.Fatal(err)
 	}
+	perMark := (used() - before) / 100_000
 	for b.Loop() {
 		r := newReplica(b, srv, RedisOptions{})
 		start := time.Now()
@@ -101,6 +111,7 @@ func BenchmarkStartupLoad(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/start")
+		b.ReportMetric(perMark, "redis-bytes/mark")
 		if n := r.Marks(); n != 100_000 {
 			b.Fatalf("Marks() = %d; want 100000", n)
 		}
