@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcgate/oidcgate/session"
 	"github.com/oidcgate/oidcgate/store"
 )
 
@@ -66,5 +67,25 @@ func TestRevokeHandler(t *testing.T) {
 				t.Errorf("a sign-in after the revocation is revoked too")
 			}
 		})
+	}
+}
+
+// TestSessionIdentity: a session saved by the session package is named
+// by every kind of mark that should name it.
+func TestSessionIdentity(t *testing.T) {
+	st, err := store.NewMemory(store.Options{CookieKeys: [][]byte{make([]byte, 64)}, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &session.Session{ID: session.NewID(), IssuedAt: time.Now().Add(-time.Minute), Issuer: "https://op.example", Subject: "alice", SID: "op-session-1"}
+	for _, m := range []store.Mark{store.SessionMark(sess.ID[:]), store.ProviderMark(sess.Issuer, sess.SID), store.SubjectMark(sess.Issuer, sess.Subject)} {
+		st, _ := store.NewMemory(store.Options{CookieKeys: [][]byte{make([]byte, 64)}, Lifetime: time.Hour})
+		st.Revoke(t.Context(), m)
+		if !st.Revoked(sessionIdentity(sess)) {
+			t.Errorf("a %v mark does not cover the session it names", m.Kind)
+		}
+	}
+	if st.Revoked(sessionIdentity(sess)) {
+		t.Error("revoked without a mark")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/oidcgate/oidcgate/config"
+	"github.com/oidcgate/oidcgate/session"
 	"github.com/oidcgate/oidcgate/store"
 )
 
@@ -54,4 +55,10 @@ func OpenStore(cfg *config.Config, hooks store.Hooks) (store.Store, error) {
 // StoreOutage maps [store] outage and outage_grace.
 func StoreOutage(cfg *config.Config) store.Outage {
 	return store.Outage{Closed: cfg.Store.Outage == config.OutageClosed, Grace: cfg.Store.OutageGrace.Duration}
+}
+
+// sessionIdentity is what the store needs to know of a session to tell
+// whether a mark covers it.
+func sessionIdentity(s *session.Session) store.Identity {
+	return store.Identity{ID: s.ID[:], IssuedAt: s.IssuedAt, Issuer: s.Issuer, SID: s.SID, Subject: s.Subject}
 }

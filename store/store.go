@@ -26,7 +26,9 @@ type Store interface {
 	// Reserve takes key for ttl, once across replicas. It returns
 	// ErrTaken when key is reserved already, and an error wrapping
 	// ErrUnavailable when the shared store could not be asked: key is
-	// then reserved on this replica only.
+	// then reserved on this replica only. A login state is reserved
+	// while its code is exchanged and released if the exchange fails;
+	// after a sign-in that succeeded it is simply kept, until ttl.
 	Reserve(ctx context.Context, key string, ttl time.Duration) error
 	// Release gives up a reservation, so that key may be reserved again.
 	Release(ctx context.Context, key string)
