@@ -277,9 +277,14 @@ func (s *Redis) follow(ctx context.Context) {
 // sync brings this replica and Redis in step, then reads new marks as
 // they come. It returns only with an error.
 func (s *Redis) sync(ctx context.Context, connected func()) error {
-	for {
+	for first := true; ; first = false {
 		if err := s.checkEpoch(ctx); err != nil {
 			return err
+		}
+		if first {
+			if err := s.checkBehind(ctx); err != nil {
+				return err
+			}
 		}
 		s.setHealth(nil)
 		connected()
@@ -331,6 +336,39 @@ func (s *Redis) checkEpoch(ctx context.Context) error {
 	s.epoch = cur
 	s.ready.Store(true)
 	return nil
+}
+
+// checkBehind, after each (re)connection, finds out whether Redis came
+// back from a snapshot older than what this replica has read (the epoch
+// survives, the last marks do not), and then writes back every mark this
+// replica holds.
+func (s *Redis) checkBehind(ctx context.Context) error {
+	if s.lastID == "0-0" {
+		return nil
+	}
+	last, err := s.client.XRevRangeN(ctx, s.stream, "+", "-", 1).Result()
+	if err != nil {
+		return err
+	}
+	// Trimming happens only when a mark is added, so the stream is never
+	// emptied by it.
+	if len(last) == 1 && !streamIDLess(last[0].ID, s.lastID) {
+		return nil
+	}
+	return s.writeBack(ctx)
+}
+
+// streamIDLess compares stream ids "ms-seq".
+func streamIDLess(a, b string) bool {
+	parse := func(id string) (uint64, uint64) {
+		ms, seq, _ := strings.Cut(id, "-")
+		m, _ := strconv.ParseUint(ms, 10, 64)
+		q, _ := strconv.ParseUint(seq, 10, 64)
+		return m, q
+	}
+	am, aq := parse(a)
+	bm, bq := parse(b)
+	return am < bm || am == bm && aq < bq
 }
 
 // flushPending writes the marks that could not be written when they were

@@ -559,3 +559,61 @@ func TestRedisReplicaCatchesUpAfterDisconnect(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisBackFromAnOlderSnapshot: Redis restarts from a snapshot that
+// has the epoch but not the latest marks; the replicas that know them
+// write them back, so a replica started afterwards learns them.
+func TestRedisBackFromAnOlderSnapshot(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a := newReplica(t, srv, RedisOptions{})
+	a.start(t)
+	a.waitHealth(t, true)
+	ctx := context.Background()
+	sess := alice(time.Now().Add(-time.Minute))
+	if err := a.Revoke(ctx, SubjectMark(sess.Issuer, sess.Subject)); err != nil {
+		t.Fatal(err)
+	}
+	c := rawClient(t, srv)
+	// The snapshot lost the stream; every client is cut off, as by a
+	// restart.
+	if err := c.Del(ctx, "test:marks").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.ClientKillByFilter(ctx, "TYPE", "normal")
+	a.waitHealth(t, false)
+	a.waitHealth(t, true)
+	late := newReplica(t, srv, RedisOptions{})
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if rawClient(t, srv).XLen(ctx, "test:marks").Val() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica did not write its marks back to a Redis that lost them")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	late.start(t)
+	if !late.Revoked(sess) {
+		t.Errorf("a replica started after Redis lost the latest marks does not know them")
+	}
+}
+
+func TestStreamIDLess(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"1-0", "2-0", true},
+		{"2-0", "1-0", false},
+		{"5-1", "5-2", true},
+		{"5-2", "5-2", false},
+		{"10-0", "9-9", false},
+		{"1700000000000-0", "1700000000001-0", true},
+	}
+	for _, tt := range tests {
+		if got := streamIDLess(tt.a, tt.b); got != tt.want {
+			t.Errorf("streamIDLess(%q, %q) = %v; want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
