@@ -34,14 +34,14 @@ func clientOptions(o RedisOptions) (*redis.Options, error) {
 	switch u.Scheme {
 	case "redis", "rediss":
 		if u.Host == "" {
-			return nil, fmt.Errorf("store: url %s needs a host", redacted(u))
+			return nil, fmt.Errorf("store: url %s needs a host", u.Redacted())
 		}
 	case "unix":
 		if u.Path == "" {
-			return nil, fmt.Errorf("store: url %s needs a socket path (unix:///run/redis/redis.sock)", redacted(u))
+			return nil, fmt.Errorf("store: url %s needs a socket path (unix:///run/redis/redis.sock)", u.Redacted())
 		}
 	default:
-		return nil, fmt.Errorf("store: url %s: scheme must be redis, rediss or unix", redacted(u))
+		return nil, fmt.Errorf("store: url %s: scheme must be redis, rediss or unix", u.Redacted())
 	}
 	ro, err := redis.ParseURL(o.URL)
 	if err != nil {
@@ -50,7 +50,7 @@ func clientOptions(o RedisOptions) (*redis.Options, error) {
 		if p, ok := u.User.Password(); ok && p != "" {
 			msg = strings.ReplaceAll(msg, p, "xxxxx")
 		}
-		return nil, fmt.Errorf("store: url %s: %s", redacted(u), msg)
+		return nil, fmt.Errorf("store: url %s: %s", u.Redacted(), msg)
 	}
 	if o.Password != "" {
 		ro.Password = o.Password
@@ -78,6 +78,3 @@ func clientOptions(o RedisOptions) (*redis.Options, error) {
 	ro.DisableIdentity = true
 	return ro, nil
 }
-
-// redacted is u without its password, for messages.
-func redacted(u *url.URL) string { return u.Redacted() }
