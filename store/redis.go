@@ -103,13 +103,17 @@ func (s *Redis) Start() {
 	go s.follow(ctx)
 }
 
-// Close stops following and closes the connections.
+// Close stops following and closes the connections. Closing them first
+// ends a read that waits for new marks at once.
 func (s *Redis) Close() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	err := s.client.Close()
+	if s.done != nil {
 		<-s.done
 	}
-	return s.client.Close()
+	return err
 }
 
 func (s *Redis) Ready() error {
