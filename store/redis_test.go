@@ -278,7 +278,14 @@ func TestRedisReservations(t *testing.T) {
 		if err := b.Reserve(ctx, "state-released", time.Minute); !errors.Is(err, ErrTaken) {
 			t.Fatalf("Reserve at b = %v; want ErrTaken", err)
 		}
+		before, held := len(redisKeys(t, srv, "test:reserved:*")), a.local.len()
 		a.Release(ctx, "state-released")
+		if n := len(redisKeys(t, srv, "test:reserved:*")); n != before-1 {
+			t.Errorf("%d reservation keys in Redis after a release; want %d: a failed callback must leave nothing", n, before-1)
+		}
+		if n := a.local.len(); n != held-1 {
+			t.Errorf("%d reservations held at the replica after a release; want %d", n, held-1)
+		}
 		if err := b.Reserve(ctx, "state-released", time.Minute); err != nil {
 			t.Fatalf("Reserve at b after a released it = %v; want nil", err)
 		}
