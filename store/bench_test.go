@@ -58,6 +58,27 @@ func BenchmarkRevoked(b *testing.B) {
 	}
 }
 
+// BenchmarkRevokedFirstRequest is a session's first request, whose
+// digests are not cached yet.
+func BenchmarkRevokedFirstRequest(b *testing.B) {
+	s, err := NewMemory(Options{CookieKeys: [][]byte{key(1)}, Lifetime: 8 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, s, 100_000)
+	id := alice(time.Now().Add(-time.Minute))
+	id.ID = make([]byte, 16)
+	b.ReportAllocs()
+	var i uint64
+	for b.Loop() {
+		i++
+		binary.BigEndian.PutUint64(id.ID, i)
+		if s.Revoked(id) {
+			b.Fatal("revoked")
+		}
+	}
+}
+
 // BenchmarkMarkMemory reports the heap each mark takes, held in memory.
 func BenchmarkMarkMemory(b *testing.B) {
 	const n = 100_000

@@ -157,6 +157,8 @@ type markSet struct {
 	all   dated
 	count [3]int // marks per kind: session, provider, subject
 	swept int64  // when expired marks were last swept, unix milliseconds
+
+	sums sumCache
 }
 
 type dated struct {
@@ -262,24 +264,85 @@ func (s *markSet) revoked(id Identity, now time.Time) bool {
 	if covers(s.all) {
 		return true
 	}
-	for _, h := range s.hashers {
+	if s.count == [3]int{} {
+		return false
+	}
+	for _, sum := range s.sums.get(s.hashers, id) {
 		if s.count[0] > 0 && len(id.ID) > 0 {
-			if d, ok := s.m[h.sum(KindSession, string(id.ID), "")]; ok && covers(d) {
+			if d, ok := s.m[sum[0]]; ok && covers(d) {
 				return true
 			}
 		}
 		if s.count[1] > 0 && id.SID != "" {
-			if d, ok := s.m[h.sum(KindProvider, id.Issuer, id.SID)]; ok && covers(d) {
+			if d, ok := s.m[sum[1]]; ok && covers(d) {
 				return true
 			}
 		}
 		if s.count[2] > 0 {
-			if d, ok := s.m[h.sum(KindSubject, id.Issuer, id.Subject)]; ok && covers(d) {
+			if d, ok := s.m[sum[2]]; ok && covers(d) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// sumCacheSize bounds the sessions whose digests are remembered: about
+// 150 bytes each with one cookie key.
+const sumCacheSize = 16384
+
+// sumCache remembers, by session id, the digests that name a session:
+// its id, its provider session and its subject, under every key. The same
+// session asks on each of its requests, and three HMACs cost ten times
+// more than the lookups. An entry is used only for the identity it was
+// computed from; when the cache is full an arbitrary entry makes room.
+type sumCache struct {
+	mu sync.RWMutex
+	m  map[[16]byte]cachedSums
+}
+
+type cachedSums struct {
+	issuer, sid, subject string
+	sums                 [][3]digest // per hasher: session, provider, subject
+}
+
+func (c *sumCache) get(hashers []*hasher, id Identity) [][3]digest {
+	if len(id.ID) != 16 {
+		return computeSums(hashers, id)
+	}
+	k := [16]byte(id.ID)
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok && e.issuer == id.Issuer && e.sid == id.SID && e.subject == id.Subject {
+		return e.sums
+	}
+	e = cachedSums{issuer: id.Issuer, sid: id.SID, subject: id.Subject, sums: computeSums(hashers, id)}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[[16]byte]cachedSums)
+	}
+	for victim := range c.m {
+		if len(c.m) < sumCacheSize {
+			break
+		}
+		delete(c.m, victim)
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	return e.sums
+}
+
+func computeSums(hashers []*hasher, id Identity) [][3]digest {
+	out := make([][3]digest, len(hashers))
+	for i, h := range hashers {
+		out[i] = [3]digest{
+			h.sum(KindSession, string(id.ID), ""),
+			h.sum(KindProvider, id.Issuer, id.SID),
+			h.sum(KindSubject, id.Issuer, id.Subject),
+		}
+	}
+	return out
 }
 
 // sweep forgets the marks expired at now.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -192,5 +193,38 @@ func TestOutageRefuses(t *testing.T) {
 		if got := tt.o.Refuses(tt.h, now); got != tt.want {
 			t.Errorf("%s: Refuses = %v; want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestDigestCache: the digests remembered for a session id serve only the
+// identity they were computed from, and a full cache still answers right.
+func TestDigestCache(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := newMemory(t, clk)
+	a := alice(clk.Now().Add(-time.Minute))
+	if err := s.Revoke(ctx, SubjectMark(a.Issuer, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	if s.Revoked(a) {
+		t.Fatal("alice revoked by bob's mark")
+	}
+	bob := a
+	bob.Subject = "bob"
+	if !s.Revoked(bob) {
+		t.Error("an identity with alice's session id but bob's subject is answered from alice's cached digests")
+	}
+	for i := range sumCacheSize + 100 {
+		other := alice(a.IssuedAt)
+		other.ID = []byte(fmt.Sprintf("session-%09d", i))[:16]
+		if s.Revoked(other) {
+			t.Fatalf("session %d revoked", i)
+		}
+	}
+	if n := len(s.marks.sums.m); n > sumCacheSize {
+		t.Errorf("%d cached sessions; want at most %d", n, sumCacheSize)
+	}
+	if !s.Revoked(bob) {
+		t.Error("bob not revoked after the cache filled up")
 	}
 }
