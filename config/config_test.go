@@ -191,17 +191,17 @@ func TestEnvExpansion(t *testing.T) {
 	t.Setenv("OIDCGATE_T_KIND", "jsonwebkeyset")
 	t.Setenv("OIDCGATE_T_LIFETIME", "90m")
 	t.Setenv("OIDCGATE_T_SCOPE", "profile")
-	t.Setenv("OIDCGATE_T_EMPTY", "")
 	src := strings.Replace(minimal, `discovery_kind = "OpenIdDiscoveryDocument"`, `discovery_kind = "${OIDCGATE_T_KIND}"
 client_secret = "${OIDCGATE_T_SECRET}"
 scopes = ["${OIDCGATE_T_SCOPE}", "email"]
 valid_issuer = "https://op.example.com/${OIDCGATE_T_SECRET}"
 authority = "https://op.example.com/authorize"
 token_endpoint = "https://op.example.com/token"
-logout_endpoint = "${OIDCGATE_T_EMPTY}"
+logout_endpoint = "https://op.example.com/${OIDCGATE_T_SCOPE}/logout?x=$1"
 force_reauthenticate = true`, 1) + `
 [session]
 lifetime = "${OIDCGATE_T_LIFETIME}"
+cookie_name = "oidcgate-${OIDCGATE_T_SCOPE}-${OIDCGATE_T_KIND}"
 `
 	cfg, err := Parse([]byte(src), "env.toml")
 	if err != nil {
@@ -215,9 +215,10 @@ lifetime = "${OIDCGATE_T_LIFETIME}"
 		{"client_secret", o.ClientSecret, "from-the-environment"},
 		{"discovery_kind", o.DiscoveryKind, DiscoveryJWKS},
 		{"scopes", strings.Join(o.AllScopes(), " "), "openid profile email"},
-		{"logout_endpoint", o.LogoutEndpoint, ""},
+		{"logout_endpoint (inside a value, a lone $ kept)", o.LogoutEndpoint, "https://op.example.com/profile/logout?x=$1"},
 		{"lifetime", cfg.Session.Lifetime.Duration, 90 * time.Minute},
-		{"valid_issuer (only whole values expand)", o.ValidIssuer, "https://op.example.com/${OIDCGATE_T_SECRET}"},
+		{"valid_issuer (inside a value)", o.ValidIssuer, "https://op.example.com/from-the-environment"},
+		{"cookie_name (two in one value)", cfg.Session.CookieName, "oidcgate-profile-jsonwebkeyset"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -228,6 +229,7 @@ lifetime = "${OIDCGATE_T_LIFETIME}"
 
 func TestEnvErrors(t *testing.T) {
 	t.Setenv("OIDCGATE_T_LIFETIME", "a while")
+	t.Setenv("OIDCGATE_T_EMPTY", "")
 	tests := []struct {
 		name, add, want string
 	}{
@@ -237,6 +239,12 @@ func TestEnvErrors(t *testing.T) {
 			`env.toml: session.lifetime: not a duration ("a while")`},
 		{"in an array", "[[sites.inject]]\ncredential = \"${OIDCGATE_T_SURELY_UNSET}\"\n",
 			"env.toml: sites[0].inject[0].credential: environment variable OIDCGATE_T_SURELY_UNSET is not set"},
+		{"set but empty", "[session]\ncookie_name = \"${OIDCGATE_T_EMPTY}\"\n",
+			"env.toml: session.cookie_name: environment variable OIDCGATE_T_EMPTY is set but empty"},
+		{"inside a value, unset", "[session]\ncookie_name = \"gate-${OIDCGATE_T_SURELY_UNSET}\"\n",
+			"env.toml: session.cookie_name: environment variable OIDCGATE_T_SURELY_UNSET is not set"},
+		{"secret file inside a value", "[[credentials]]\nname = \"m\"\nclient_id = \"c\"\nclient_secret_file = \"${OIDCGATE_T_SURELY_UNSET}/m\"\ntoken_endpoint = \"https://op.example.com/token\"\nscopes = \"s\"\n",
+			"credentials[0].client_secret_file: environment variable OIDCGATE_T_SURELY_UNSET is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

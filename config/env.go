@@ -14,23 +14,34 @@ import (
 	"strings"
 )
 
-// envRef matches a value that is wholly a reference: "${NAME}". Text around
-// a reference is not expanded, so a "$" in a password never surprises.
-var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+// envRef matches a reference, "${NAME}", alone or inside a longer value
+// ("${CREDENTIALS_DIRECTORY}/oidc"). A "$" not followed by "{" is kept as
+// it is, so a "$" in a password never surprises.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandEnv replaces every string value that is a ${NAME} reference by the
-// variable's value. Enumerated values are read again after expansion, and
-// so are durations.
+// expandEnv replaces every ${NAME} reference in string values by the
+// variable's value. A variable that is unset or set but empty is an error
+// naming it: an empty secret or URL is never what was meant. Enumerated
+// values are read again after expansion, and so are durations.
 func (c *Config) expandEnv(lookup func(string) (string, bool)) []error {
 	var errs []error
 	var walk func(v reflect.Value, key string)
-	resolve := func(key, ref string) (string, bool) {
-		name := envRef.FindStringSubmatch(ref)[1]
-		val, ok := lookup(name)
-		if !ok {
-			errs = append(errs, c.errorf(key, "environment variable %s is not set", name))
-		}
-		return val, ok
+	resolve := func(key, text string) (string, bool) {
+		ok := true
+		out := envRef.ReplaceAllStringFunc(text, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			val, set := lookup(name)
+			switch {
+			case !set:
+				errs = append(errs, c.errorf(key, "environment variable %s is not set", name))
+				ok = false
+			case val == "":
+				errs = append(errs, c.errorf(key, "environment variable %s is set but empty", name))
+				ok = false
+			}
+			return val
+		})
+		return out, ok
 	}
 	walk = func(v reflect.Value, key string) {
 		switch {
@@ -80,8 +91,8 @@ const maxSecretFile = 64 << 10
 func (c *Config) readSecretFiles() []error {
 	var errs []error
 	read := func(key string, secret *string, file string) {
-		if file == "" {
-			return
+		if file == "" || envRef.MatchString(file) {
+			return // nothing to read, or a reference expandEnv reported
 		}
 		if *secret != "" {
 			errs = append(errs, c.errorf(key+".client_secret", "set client_secret or client_secret_file, not both"))
