@@ -7,6 +7,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -18,8 +19,9 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	Listen         string         `toml:"listen"`       // public HTTPS listener, host:port
+	Listen         string         `toml:"listen"`       // public listener, host:port: HTTPS, or plain HTTP without [tls]
 	AdminListen    string         `toml:"admin_listen"` // optional: health and metrics
+	TrustedProxies []string       `toml:"trusted_proxies"` // optional: addresses or CIDR prefixes; see TrustedProxyPrefixes
 	TLS            TLS            `toml:"tls"`
 	OpenIDConnect  OpenIDConnect  `toml:"openid_connect"`
 	Session        Session        `toml:"session"`
@@ -32,11 +34,16 @@ type Config struct {
 	file string // the name given to Parse, for messages
 }
 
-// TLS names the public listener's certificate and key (PEM files).
+// TLS names the public listener's certificate and key (PEM files). It is
+// optional: without it (see Enabled) the public listener speaks plain HTTP
+// and TLS must end at a load balancer in front.
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
 }
+
+// Enabled reports whether the public listener terminates TLS itself.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // OpenIDConnect describes the OpenID provider and this client at it.
 type OpenIDConnect struct {
@@ -45,7 +52,7 @@ type OpenIDConnect struct {
 	ClientID                        string          `toml:"client_id"`
 	ClientSecret                    string          `toml:"client_secret"`      // after Load, also when read from ClientSecretFile
 	ClientSecretFile                string          `toml:"client_secret_file"` // optional alternative to ClientSecret
-	Scopes                          []string        `toml:"scopes"`             // see AllScopes
+	Scopes                          Scopes          `toml:"scopes"`             // see AllScopes
 	TokenRequestAuthorizationMethod TokenAuthMethod `toml:"token_request_authorization_method"`
 	AuthorizationRequestHTTPMethod  HTTPMethod      `toml:"authorization_request_http_method"`
 	ResponseMode                    ResponseMode    `toml:"response_mode"`
@@ -56,6 +63,12 @@ type OpenIDConnect struct {
 	TokenEndpoint                   string          `toml:"token_endpoint"`
 	LogoutEndpoint                  string          `toml:"logout_endpoint"`
 	IdentityProviderCertificates    []Certificate   `toml:"identity_provider_certificates"`
+	CAFile                          string          `toml:"ca_file"`    // optional: more CAs to trust for the provider's TLS
+	ClockSkew                       Duration        `toml:"clock_skew"` // leeway for exp, iat and nbf (default 5m)
+
+	// RootCAs is the system's roots plus ca_file's certificates, read by
+	// Load; nil without ca_file (the system's roots).
+	RootCAs *x509.CertPool `toml:"-"`
 }
 
 // Certificate locates one of the provider's signing certificates (Store).
@@ -129,8 +142,11 @@ type Credential struct {
 	ClientSecret         string           `toml:"client_secret"`
 	ClientSecretFile     string           `toml:"client_secret_file"`
 	TokenEndpoint        string           `toml:"token_endpoint"`
-	Scopes               string           `toml:"scopes"` // space-delimited
+	Scopes               Scopes           `toml:"scopes"` // a list, or one space-delimited string
 	AuthenticationMethod CredentialMethod `toml:"authentication_method"`
+	CAFile               string           `toml:"ca_file"` // optional: more CAs to trust for the token endpoint's TLS
+
+	RootCAs *x509.CertPool `toml:"-"` // as OpenIDConnect.RootCAs
 }
 
 // Limits bound what clients, upstreams and outbound calls may cost.
@@ -144,6 +160,9 @@ type Limits struct {
 	UpstreamDialTimeout           Duration `toml:"upstream_dial_timeout"`
 	UpstreamResponseHeaderTimeout Duration `toml:"upstream_response_header_timeout"`
 	OutboundTimeout               Duration `toml:"outbound_timeout"` // discovery, keys, token and userinfo calls
+	// ShutdownDelay is how long, after SIGTERM, /readyz answers 503 while
+	// the listeners keep serving, so a load balancer drains the replica.
+	ShutdownDelay Duration `toml:"shutdown_delay"`
 }
 
 // Load reads the file at path; see Parse.
@@ -178,6 +197,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	loadErrs, meant := c.unknownKeys(md.Undecoded(), raw)
 	loadErrs = append(loadErrs, c.expandEnv(os.LookupEnv)...)
 	loadErrs = append(loadErrs, c.readSecretFiles()...)
+	loadErrs = append(loadErrs, c.readCAFiles()...)
 	c.setDefaults(md)
 
 	// A key that could not be loaded is not validated as well: "required"
@@ -217,7 +237,10 @@ func (c *Config) setDefaults(md toml.MetaData) {
 		o.ResponseMode = ResponseModeQuery
 	}
 	if len(o.Scopes) == 0 {
-		o.Scopes = []string{"openid"}
+		o.Scopes = Scopes{"openid"}
+	}
+	if !defined("openid_connect", "clock_skew") {
+		o.ClockSkew = Duration{Duration: 5 * time.Minute}
 	}
 	if !defined("openid_connect", "id_token_signing_alg_values") {
 		o.IDTokenSigningAlgValues = []string{"RS256"}
@@ -287,6 +310,9 @@ func (c *Config) setDefaults(md toml.MetaData) {
 		if !defined("limits", d.key) {
 			*d.d = Duration{Duration: d.def}
 		}
+	}
+	if !defined("limits", "shutdown_delay") {
+		l.ShutdownDelay = Duration{Duration: 5 * time.Second}
 	}
 	if !defined("limits", "max_header_bytes") {
 		l.MaxHeaderBytes = 64 << 10

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidcgate/oidcgate/internal/testcert"
 )
 
 // wants returns the "# want: …" lines at the top of a testdata file: the
@@ -137,6 +139,10 @@ func TestDefaults(t *testing.T) {
 		{"upstream_dial_timeout", l.UpstreamDialTimeout.Duration, 10 * time.Second},
 		{"upstream_response_header_timeout", l.UpstreamResponseHeaderTimeout.Duration, 60 * time.Second},
 		{"outbound_timeout", l.OutboundTimeout.Duration, 10 * time.Second},
+		{"shutdown_delay", l.ShutdownDelay.Duration, 5 * time.Second},
+		{"clock_skew", o.ClockSkew.Duration, 5 * time.Minute},
+		{"ca_file", o.RootCAs == nil, true},
+		{"tls", cfg.TLS.Enabled(), true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -457,7 +463,9 @@ func TestTypeMismatch(t *testing.T) {
 	tests := []struct {
 		name, add, want string
 	}{
-		{"string for an array", "[openid_connect]\nscopes = \"openid\"\n", "openid_connect.scopes: is a string; want an array"},
+		{"string for an array", "[openid_connect]\nid_token_signing_alg_values = \"RS256\"\n", "openid_connect.id_token_signing_alg_values: is a string; want an array"},
+		{"integer for scopes", "[openid_connect]\nscopes = 1\n", "openid_connect.scopes: is an integer; want a string or an array of strings"},
+		{"integer among scopes", "[openid_connect]\nscopes = [\"openid\", 2]\n", "openid_connect.scopes[1]: is an integer; want a string"},
 		{"integer for a string in the second site", "[[sites]]\nname = \"b\"\nbase_url = \"https://b.example.com/\"\nupstream = 8080\n", "sites[1].upstream: is an integer; want a string"},
 		{"string for an integer", "[limits]\nmax_header_bytes = \"1 MB\"\n", "limits.max_header_bytes: is a string; want an integer"},
 		{"table for a duration", "[session.lifetime]\nhours = 8\n", "session.lifetime: is a table; want a string"},
@@ -595,5 +603,95 @@ func TestStorePasswordInURLNeverShown(t *testing.T) {
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", cfg)
 	if strings.Contains(buf.String(), "Hunter2Secret") {
 		t.Errorf("logged config repeats the password in the URL: %s", buf.String())
+	}
+}
+
+// TestOperatorKeys covers what an operator behind a load balancer writes:
+// no [tls], trusted proxies, a private CA, scopes as a string in both
+// places, clock_skew and shutdown_delay.
+func TestOperatorKeys(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _, err := testcert.Write(dir, time.Hour, "op.internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(minimal, "[tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n", "", 1)
+	src = `trusted_proxies = ["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]` + src
+	src = strings.Replace(src, `client_id = "cora"`, `client_id = "cora"
+client_secret = "x"
+scopes = "openid  profile email"
+clock_skew = "30s"
+ca_file = "`+certFile+`"`, 1) + `
+[limits]
+shutdown_delay = "0s"
+[[credentials]]
+name = "mail"
+client_id = "m"
+client_secret = "y"
+token_endpoint = "https://op.example.com/token"
+scopes = ["https://outlook.office365.com/.default", "offline_access"]
+ca_file = "` + certFile + `"
+`
+	cfg, err := Parse([]byte(src), "lb.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.OpenIDConnect
+	var prefixes []string
+	for _, p := range cfg.TrustedProxyPrefixes() {
+		prefixes = append(prefixes, p.String())
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"tls", cfg.TLS.Enabled(), false},
+		{"trusted_proxies", strings.Join(prefixes, " "), "10.0.0.0/8 192.0.2.10/32 2001:db8::/32"},
+		{"scopes (a string)", strings.Join(o.AllScopes(), " "), "openid profile email"},
+		{"credential scopes (a list)", cfg.Credentials[0].Scopes.String(), "https://outlook.office365.com/.default offline_access"},
+		{"clock_skew", o.ClockSkew.Duration, 30 * time.Second},
+		{"shutdown_delay", cfg.Limits.ShutdownDelay.Duration, time.Duration(0)},
+		{"ca_file read", o.RootCAs != nil, true},
+		{"credential ca_file read", cfg.Credentials[0].RootCAs != nil, true},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestOperatorKeyErrors(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, top, oidc, add, want string
+	}{
+		{"trusted proxy not an address", `trusted_proxies = ["10.0.0.0/33", "lb.internal"]`, "", "",
+			`trusted_proxies[0]: "10.0.0.0/33" is not an IP address or CIDR prefix`},
+		{"clock skew too large", "", `clock_skew = "2h"`, "",
+			"openid_connect.clock_skew: 2h0m0s is more than an hour"},
+		{"clock skew not a duration", "", `clock_skew = "5 minutes"`, "",
+			`openid_connect.clock_skew: not a duration ("5 minutes")`},
+		{"negative shutdown delay", "", "", "[limits]\nshutdown_delay = \"-1s\"\n",
+			"limits.shutdown_delay: must not be negative"},
+		{"ca_file missing", "", `ca_file = "` + filepath.Join(dir, "nope.pem") + `"`, "",
+			"openid_connect.ca_file: stat " + filepath.Join(dir, "nope.pem") + ": no such file or directory"},
+		{"ca_file without certificates", "", `ca_file = "` + notPEM + `"`, "",
+			"openid_connect.ca_file: " + notPEM + ": no PEM certificate"},
+		{"key without cert", "", "", "[tls]\nkey_file = \"a.key\"\n", "tls.cert_file: required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(minimal, "[tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n", "", 1)
+			src = tt.top + "\n" + strings.Replace(src, `client_id = "cora"`, "client_id = \"cora\"\nclient_secret = \"x\"\n"+tt.oidc, 1) + tt.add
+			_, err := Parse([]byte(src), "ops.toml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse = %v; want %q", err, tt.want)
+			}
+		})
 	}
 }

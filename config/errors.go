@@ -56,15 +56,18 @@ func (c *Config) errorf(key, format string, args ...any) *Error {
 // value is found again by decoding the file into plain maps and comparing
 // them with Config's fields: its key path, what it is and what was wanted.
 func decodeError(name string, data []byte, err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return &Error{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Err: errors.New(pe.Message)}
-	}
+	// A file that decodes into plain maps has no syntax error: the value of
+	// the wrong type is named by its key. (A Scopes value's own complaint
+	// comes as a ParseError, so this goes first.)
 	var raw map[string]any
 	if _, rawErr := toml.Decode(string(data), &raw); rawErr == nil {
 		if key, got, want, ok := mismatch(reflect.TypeFor[Config](), raw, ""); ok {
 			return &Error{File: name, Key: key, Err: fmt.Errorf("is %s; want %s", got, want)}
 		}
+	}
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &Error{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Err: errors.New(pe.Message)}
 	}
 	return &Error{File: name, Err: err}
 }

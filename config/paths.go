@@ -51,6 +51,20 @@ func mismatch(t reflect.Type, v any, path string) (key, got, want string, found 
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[Scopes]() { // a list, or one space-delimited string
+		switch v := v.(type) {
+		case string:
+			return "", "", "", false
+		case []any:
+			for i, e := range v {
+				if _, ok := e.(string); !ok {
+					return path + "[" + strconv.Itoa(i) + "]", tomlKind(e), "a string", true
+				}
+			}
+			return "", "", "", false
+		}
+		return path, tomlKind(v), "a string or an array of strings", true
+	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
 		if _, ok := v.(string); !ok {
 			return path, tomlKind(v), "a string", true

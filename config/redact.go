@@ -91,7 +91,7 @@ func (c Credential) LogValue() slog.Value {
 		slog.Attr{Key: "client_secret", Value: redacted(c.ClientSecret)},
 		slog.String("client_secret_file", c.ClientSecretFile),
 		slog.String("token_endpoint", c.TokenEndpoint),
-		slog.String("scopes", c.Scopes),
+		slog.String("scopes", c.Scopes.String()),
 		slog.String("authentication_method", string(c.AuthenticationMethod)),
 	)
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oidcgate/oidcgate/claims"
 	"github.com/oidcgate/oidcgate/provider"
@@ -29,6 +30,7 @@ func (c *Config) Validate() error {
 func (c *Config) problems() []*Error {
 	v := &validator{c: c}
 	v.listeners()
+	v.trustedProxies()
 	v.tls()
 	v.openIDConnect()
 	v.session()
@@ -73,9 +75,22 @@ func (v *validator) listeners() {
 	}
 }
 
+// tls accepts both files or neither: without [tls] the listener speaks
+// plain HTTP behind a load balancer that terminates TLS (check warns).
 func (v *validator) tls() {
+	if !v.c.TLS.Enabled() {
+		return
+	}
 	v.required("tls.cert_file", v.c.TLS.CertFile)
 	v.required("tls.key_file", v.c.TLS.KeyFile)
+}
+
+func (v *validator) trustedProxies() {
+	for i, s := range v.c.TrustedProxies {
+		if _, ok := parsePrefix(s); !ok {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), `%q is not an IP address or CIDR prefix, such as "10.0.0.0/8" or "192.0.2.10"`, s)
+		}
+	}
 }
 
 func (v *validator) openIDConnect() {
@@ -119,6 +134,15 @@ func (v *validator) openIDConnect() {
 		case !slices.Contains(provider.SigningAlgorithms(), alg):
 			v.enum(key, alg, provider.SigningAlgorithms())
 		}
+	}
+
+	switch skew := o.ClockSkew; {
+	case skew.text != "":
+		v.add(p+"clock_skew", "%s", skew.problem())
+	case skew.Duration < 0:
+		v.add(p+"clock_skew", "must not be negative")
+	case skew.Duration > time.Hour:
+		v.add(p+"clock_skew", "%s is more than an hour: fix the clocks (NTP) instead; tokens would stay valid that much longer", skew)
 	}
 
 	// Without a discovery document nothing else can name the issuer and
@@ -448,7 +472,9 @@ func (v *validator) credentials() {
 		if v.required(key+".token_endpoint", cr.TokenEndpoint) {
 			v.httpsURL(key+".token_endpoint", cr.TokenEndpoint)
 		}
-		v.required(key+".scopes", cr.Scopes)
+		if len(cr.Scopes) == 0 {
+			v.add(key+".scopes", "required")
+		}
 		v.enum(key+".authentication_method", string(cr.AuthenticationMethod), credentialMethods)
 	}
 }
@@ -471,6 +497,12 @@ func (v *validator) limits() {
 		if msg := d.d.problem(); msg != "" {
 			v.add(p+d.key, "%s", msg)
 		}
+	}
+	switch d := l.ShutdownDelay; {
+	case d.text != "":
+		v.add(p+"shutdown_delay", "%s", d.problem())
+	case d.Duration < 0:
+		v.add(p+"shutdown_delay", "must not be negative (0s: close the listeners at once)")
 	}
 	if l.MaxHeaderBytes <= 0 {
 		v.add(p+"max_header_bytes", "must be greater than zero")

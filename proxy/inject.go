@@ -75,5 +75,5 @@ func CredentialFromConfig(c config.Credential) (credentials.Credential, error) {
 	if err != nil {
 		return credentials.Credential{}, err
 	}
-	return credentials.Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenEndpoint: c.TokenEndpoint, Scopes: c.Scopes, Method: m}, nil
+	return credentials.Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenEndpoint: c.TokenEndpoint, Scopes: c.Scopes.String(), Method: m}, nil
 }
