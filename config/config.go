@@ -19,8 +19,8 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	Listen         string         `toml:"listen"`       // public listener, host:port: HTTPS, or plain HTTP without [tls]
-	AdminListen    string         `toml:"admin_listen"` // optional: health and metrics
+	Listen         string         `toml:"listen"`          // public listener, host:port: HTTPS, or plain HTTP without [tls]
+	AdminListen    string         `toml:"admin_listen"`    // optional: health and metrics
 	TrustedProxies []string       `toml:"trusted_proxies"` // optional: addresses or CIDR prefixes; see TrustedProxyPrefixes
 	TLS            TLS            `toml:"tls"`
 	OpenIDConnect  OpenIDConnect  `toml:"openid_connect"`
