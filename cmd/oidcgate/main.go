@@ -30,6 +30,7 @@ commands:
   demo                                    try oidcgate on this machine
   version                                 print version information
   healthcheck [-url URL]                  probe an admin endpoint (for container health checks)
+  import-webconfig FILE                   print the configuration equivalent to a site's web.config
 `
 
 // run is main without the process: tests call it directly.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = versionCmd
 	case "healthcheck":
 		cmd = healthcheckCmd
+	case "import-webconfig":
+		cmd = importWebconfigCmd
 	default:
 		fmt.Fprintf(stderr, "oidcgate: unknown command %q\n\n%s", name, usage)
 		return 2
