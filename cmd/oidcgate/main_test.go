@@ -80,7 +80,22 @@ func TestCheckExampleConfig(t *testing.T) {
 	t.Setenv("OIDCGATE_COOKIE_KEY", session.GenerateKey())
 	t.Setenv("OIDCGATE_COOKIE_KEY_PREVIOUS", session.GenerateKey())
 	t.Setenv("OIDCGATE_MAIL_CLIENT_SECRET", "mail-secret")
-	if code, out, stderr := runCmd(t, "check", "-config", "../../config.example.toml"); code != 0 {
+	// check loads the TLS pair: give the example's paths real files.
+	dir := t.TempDir()
+	cert, key, err := testcert.Write(dir, time.Hour, "cora.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example = []byte(strings.NewReplacer("/etc/oidcgate/tls/server.crt", cert, "/etc/oidcgate/tls/server.key", key).Replace(string(example)))
+	path := filepath.Join(dir, "config.example.toml")
+	if err := os.WriteFile(path, example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCmd(t, "check", "-config", path); code != 0 {
 		t.Errorf("check config.example.toml = %d\n%s%s", code, out, stderr)
 	}
 }

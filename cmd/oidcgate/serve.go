@@ -31,6 +31,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if err == nil {
+		_, err = cfg.CheckTLS()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "oidcgate serve: %s is not valid; nothing was started:\n%s\n", *path, indent(err))
 		return 2
