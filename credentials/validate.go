@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -120,6 +121,10 @@ func classify(c Credential, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) {
+		return fmt.Errorf("token endpoint %s: %w (its certificate is signed by a CA oidcgate does not trust: set ca_file in this [[credentials]] entry to that CA's PEM file)", endpoint, err)
 	}
 	return fmt.Errorf("token endpoint %s: %w", endpoint, err)
 }

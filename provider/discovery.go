@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // discoveryDoc holds the fields of an OpenID discovery document we use.
@@ -19,15 +20,30 @@ type discoveryDoc struct {
 func parseDiscovery(body []byte, url string) (discoveryDoc, error) {
 	var d discoveryDoc
 	if err := json.Unmarshal(body, &d); err != nil {
-		return discoveryDoc{}, fmt.Errorf("provider: discovery document %s: %w", url, err)
+		return discoveryDoc{}, fmt.Errorf("provider: discovery document %s: %w%s", url, err, discoveryHint(url, body))
 	}
 	if d.Issuer == "" {
-		return discoveryDoc{}, fmt.Errorf("provider: discovery document %s: no issuer", url)
+		return discoveryDoc{}, fmt.Errorf("provider: discovery document %s: no issuer%s", url, discoveryHint(url, body))
 	}
 	if d.JWKSURI == "" {
 		return discoveryDoc{}, fmt.Errorf("provider: discovery document %s: no jwks_uri", url)
 	}
 	return d, nil
+}
+
+// discoveryHint names the two usual mistakes behind a discovery_uri that
+// holds no discovery document: a key set's URL, or the issuer's URL.
+func discoveryHint(url string, body []byte) string {
+	var probe struct {
+		Keys json.RawMessage `json:"keys"`
+	}
+	if body != nil && json.Unmarshal(body, &probe) == nil && len(probe.Keys) > 0 {
+		return `: this is a JSON Web Key Set; set discovery_kind = "JsonWebKeySet" (with valid_issuer, authority and token_endpoint), or discovery_uri to the provider's /.well-known/openid-configuration`
+	}
+	if !strings.Contains(url, "/.well-known/") {
+		return fmt.Sprintf(": discovery_uri names no discovery document; if it is the issuer, try %s/.well-known/openid-configuration", strings.TrimSuffix(url, "/"))
+	}
+	return ""
 }
 
 // endpoints merges the discovered endpoints with the configured ones, which win.

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +28,7 @@ func (p *Provider) get(ctx context.Context, url, accept string) ([]byte, error) 
 	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := p.o.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("provider: GET %s: %w", url, err)
+		return nil, fmt.Errorf("provider: GET %s: %w%s", url, err, TLSHint(err, "[openid_connect]"))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -44,4 +46,15 @@ func readLimited(r io.Reader, url string) ([]byte, error) {
 		return nil, fmt.Errorf("provider: GET %s: body larger than %d bytes", url, maxDocument)
 	}
 	return body, nil
+}
+
+// TLSHint names the fix for a certificate signed by a CA this machine does
+// not trust, the usual case of a provider with an internal CA (AD FS,
+// Keycloak): the ca_file of the given section. "" for other errors.
+func TLSHint(err error, section string) string {
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		return fmt.Sprintf(" (the server's certificate is signed by a CA oidcgate does not trust: set ca_file in %s to that CA's PEM file)", section)
+	}
+	return ""
 }

@@ -51,6 +51,12 @@ func (p *Provider) fetchJWKS(ctx context.Context, url string) ([]key, error) {
 	}
 	keys, err := parseJWKS(body)
 	if err != nil {
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if json.Unmarshal(body, &doc) == nil && doc.JWKSURI != "" {
+			return nil, fmt.Errorf(`provider: key set %s: %w: this is a discovery document; set discovery_kind = "OpenIdDiscoveryDocument", or discovery_uri to its jwks_uri %s`, url, err, doc.JWKSURI)
+		}
 		return nil, fmt.Errorf("provider: key set %s: %w", url, err)
 	}
 	return keys, nil

@@ -78,12 +78,23 @@ type Options struct {
 	ForcedRefreshMinInterval time.Duration // at most one forced key refresh per interval (default 10s)
 	RetryMin, RetryMax       time.Duration // backoff between failed background fetches (default 1s, 1m)
 
+	// ClockSkew is the leeway for exp, nbf and iat: the clock difference
+	// tolerated between oidcgate and the provider. 0: DefaultClockSkew;
+	// NoClockSkew: none.
+	ClockSkew time.Duration
+
 	Now     func() time.Time               // token and certificate validity checks (default time.Now)
 	OnFetch func(source string, err error) // after every fetch: "discovery", "jwks", "federation"; may be nil
 }
 
 // SigningAlgorithms are the ID token signing algorithms oidcgate can check.
 func SigningAlgorithms() []string { return slices.Clone(knownAlgorithms) }
+
+// DefaultClockSkew is the leeway .NET and go-oidc allow: five minutes.
+const DefaultClockSkew = 5 * time.Minute
+
+// NoClockSkew, as Options.ClockSkew, allows no leeway at all.
+const NoClockSkew time.Duration = -1
 
 var knownAlgorithms = []string{
 	"RS256", "RS384", "RS512",
@@ -124,6 +135,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	switch {
+	case o.ClockSkew == 0:
+		o.ClockSkew = DefaultClockSkew
+	case o.ClockSkew < 0:
+		o.ClockSkew = 0
 	}
 	if o.OnFetch == nil {
 		o.OnFetch = func(string, error) {}

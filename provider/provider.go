@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -143,6 +144,8 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	body, err := p.get(ctx, p.o.URL, "application/json")
 	if err == nil {
 		d, err = parseDiscovery(body, p.o.URL)
+	} else if hint := discoveryHint(p.o.URL, nil); hint != "" && !strings.Contains(err.Error(), "certificate") {
+		err = fmt.Errorf("%w%s", err, hint) // an issuer URL answers 404 or an HTML page
 	}
 	if err == nil {
 		e, err = d.endpoints(p.o)

@@ -47,10 +47,6 @@ func (e *VerifyError) Error() string {
 
 func (e *VerifyError) Unwrap() error { return e.Err }
 
-// skew is the clock difference tolerated between us and the provider, as
-// go-oidc allows for nbf.
-const skew = 5 * time.Minute
-
 // outcome carries the key set's verdict past go-oidc, which keeps only the
 // text of the key set's error.
 type outcome struct {
@@ -63,8 +59,9 @@ type outcomeKey struct{}
 
 // Verify checks an ID token as OpenID Connect Core 3.1.3.7 asks and returns
 // its claims. go-oidc checks the algorithm against Algorithms, the signature
-// (through our key set), iss, aud and exp; then we check azp, iat, the nonce
-// and sub, which it leaves to its callers.
+// (through our key set), iss and aud; then we check exp and nbf (with
+// ClockSkew, where go-oidc allows none for exp), azp, iat, the nonce and
+// sub, which it leaves to its callers.
 func (p *Provider) Verify(ctx context.Context, rawIDToken, nonce string) (claims.Claims, error) {
 	refuse := func(r Reason, err error) (claims.Claims, error) {
 		return nil, &VerifyError{Reason: r, Err: err}
@@ -85,7 +82,7 @@ func (p *Provider) Verify(ctx context.Context, rawIDToken, nonce string) (claims
 	v := oidc.NewVerifier(issuer, p.keys, &oidc.Config{
 		ClientID:             p.o.ClientID,
 		SupportedSigningAlgs: p.o.Algorithms,
-		Now:                  p.o.Now,
+		SkipExpiryCheck:      true, // checkClaims checks exp and nbf with ClockSkew
 	})
 	tok, err := v.Verify(context.WithValue(ctx, outcomeKey{}, out), rawIDToken)
 	if err != nil {
@@ -156,7 +153,7 @@ func (p *Provider) classify(err error, out *outcome, issuer string) Reason {
 		return ReasonAudience
 	}
 	if nbf, ok := c["nbf"].(json.Number); ok {
-		if f, err := nbf.Float64(); err == nil && p.o.Now().Add(skew).Before(time.Unix(int64(f), 0)) {
+		if f, err := nbf.Float64(); err == nil && p.o.Now().Add(p.o.ClockSkew).Before(time.Unix(int64(f), 0)) {
 			return ReasonNotBefore
 		}
 	}
@@ -172,12 +169,20 @@ func (p *Provider) checkClaims(tok *oidc.IDToken, c claims.Claims, nonce string)
 	if hasAzp && azp != p.o.ClientID {
 		return ReasonAuthorizedParty, fmt.Errorf("authorized party (azp) %q is not client %q", azp, p.o.ClientID)
 	}
-	now := p.o.Now()
+	now, skew := p.o.Now(), p.o.ClockSkew
+	// Each time check says what time oidcgate thinks it is, so that a clock
+	// that is off is plain to see in the log.
+	clock := func() string {
+		return fmt.Sprintf("oidcgate's clock says %s, clock_skew allows %s", now.UTC().Format(time.RFC3339), skew)
+	}
+	if r, err := checkTimes(tok, c, now, skew); err != nil {
+		return r, fmt.Errorf("%w; %s", err, clock())
+	}
 	switch {
 	case tok.IssuedAt.IsZero():
 		return ReasonIssuedAt, errors.New("no issued-at time (iat)")
 	case tok.IssuedAt.After(now.Add(skew)):
-		return ReasonIssuedAt, fmt.Errorf("issued in the future (iat %s, now %s)", tok.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return ReasonIssuedAt, fmt.Errorf("issued in the future (iat %s); %s", tok.IssuedAt.UTC().Format(time.RFC3339), clock())
 	}
 	if nonce == "" {
 		return ReasonNonce, errors.New("no nonce to compare with")
@@ -187,6 +192,26 @@ func (p *Provider) checkClaims(tok *oidc.IDToken, c claims.Claims, nonce string)
 	}
 	if tok.Subject == "" {
 		return ReasonSubject, errors.New("no subject (sub)")
+	}
+	return "", nil
+}
+
+// checkTimes checks exp and nbf, allowing skew either way.
+func checkTimes(tok *oidc.IDToken, c claims.Claims, now time.Time, skew time.Duration) (Reason, error) {
+	switch {
+	case tok.Expiry.IsZero():
+		return ReasonExpired, errors.New("no expiry time (exp)")
+	case now.After(tok.Expiry.Add(skew)):
+		return ReasonExpired, fmt.Errorf("expired at %s", tok.Expiry.UTC().Format(time.RFC3339))
+	}
+	if nbf, ok := c["nbf"].(json.Number); ok {
+		f, err := nbf.Float64()
+		if err != nil {
+			return ReasonNotBefore, fmt.Errorf("nbf %q is not a time", nbf)
+		}
+		if t := time.Unix(int64(f), 0); now.Add(skew).Before(t) {
+			return ReasonNotBefore, fmt.Errorf("not valid before %s", t.UTC().Format(time.RFC3339))
+		}
 	}
 	return "", nil
 }

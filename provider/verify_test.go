@@ -187,7 +187,9 @@ func TestVerifyClaims(t *testing.T) {
 		{"several audiences, our azp", with(good, "aud", []string{"client-1", "client-2"}, "azp", "client-1"), testNonce, ""},
 		{"one audience, other azp", with(good, "azp", "client-2"), testNonce, ReasonAuthorizedParty},
 		{"azp not a string", with(good, "azp", 1), testNonce, ReasonAuthorizedParty},
-		{"expired", with(good, "exp", now.Add(-time.Minute).Unix()), testNonce, ReasonExpired},
+		{"expired", with(good, "exp", now.Add(-10*time.Minute).Unix()), testNonce, ReasonExpired},
+		{"expired within the skew", with(good, "exp", now.Add(-time.Minute).Unix()), testNonce, ""},
+		{"valid before within the skew", with(good, "nbf", now.Add(time.Minute).Unix()), testNonce, ""},
 		{"no expiry", with(good, "exp", absent), testNonce, ReasonExpired},
 		{"not yet valid", with(good, "nbf", now.Add(time.Hour).Unix()), testNonce, ReasonNotBefore},
 		{"issued in the future", with(good, "iat", now.Add(10*time.Minute).Unix()), testNonce, ReasonIssuedAt},
@@ -263,6 +265,47 @@ func TestVerifyIssuerOverride(t *testing.T) {
 			_, err := p.Verify(context.Background(), key.sign(t, with(goodClaims(tt.iss)), nil), testNonce)
 			if got := reason(err); got != tt.want {
 				t.Errorf("Verify(iss %q) = %v; want reason %q", tt.iss, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestVerifyClockSkew: the leeway is configurable, and a token refused for
+// its times says what time oidcgate thinks it is.
+func TestVerifyClockSkew(t *testing.T) {
+	op := newFakeOP(t)
+	key := newKey(t, "RS256", "rsa-1")
+	op.setKeys(key)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := with(goodClaims(op.URL), "iat", now.Add(-time.Hour).Unix())
+	tests := []struct {
+		name   string
+		skew   time.Duration
+		claims map[string]any
+		want   string // "" for accepted
+	}{
+		{"expired a minute ago, default skew", 0, with(good, "exp", now.Add(-time.Minute).Unix()), ""},
+		{"expired a minute ago, no skew", NoClockSkew, with(good, "exp", now.Add(-time.Minute).Unix()),
+			"expired at 2026-03-01T11:59:00Z; oidcgate's clock says 2026-03-01T12:00:00Z, clock_skew allows 0s"},
+		{"expired an hour ago, 2h skew", 2 * time.Hour, with(good, "exp", now.Add(-time.Hour).Unix()), ""},
+		{"not before in 10 minutes, 5m skew", 5 * time.Minute, with(good, "exp", now.Add(time.Hour).Unix(), "nbf", now.Add(10*time.Minute).Unix()),
+			"not valid before 2026-03-01T12:10:00Z; oidcgate's clock says 2026-03-01T12:00:00Z, clock_skew allows 5m0s"},
+		{"issued in 30s, no skew", NoClockSkew, with(good, "exp", now.Add(time.Hour).Unix(), "iat", now.Add(30*time.Second).Unix()),
+			"issued in the future (iat 2026-03-01T12:00:30Z); oidcgate's clock says 2026-03-01T12:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := op.options(JWKS)
+			o.ClockSkew = tt.skew
+			o.Now = func() time.Time { return now }
+			p := newProvider(t, o)
+			waitReady(t, p)
+			_, err := p.Verify(context.Background(), key.sign(t, tt.claims, nil), testNonce)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Verify = %v; want accepted", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Verify = %v; want %q", err, tt.want)
 			}
 		})
 	}

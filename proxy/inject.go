@@ -50,7 +50,11 @@ func (s *Server) credentialSources(cfg *config.Config, client *http.Client, cloc
 		if err != nil {
 			return nil, fmt.Errorf("credentials %q: %w", c.Name, err)
 		}
-		sources[c.Name] = credentials.NewSourceWithOptions(cred, client, credentials.SourceOptions{
+		cl := client
+		if c.RootCAs != nil { // ca_file: this token endpoint has a CA of its own
+			cl = OutboundClient(cfg.Limits.OutboundTimeout.Duration, c.RootCAs)
+		}
+		sources[c.Name] = credentials.NewSourceWithOptions(cred, cl, credentials.SourceOptions{
 			Now: clock,
 			OnFetch: func(name string, err error) {
 				s.metrics.credentialGets.WithLabelValues(name, result(err)).Inc()

@@ -5,6 +5,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,7 +71,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	outbound := o.OutboundClient
 	if outbound == nil {
-		outbound = &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration, Transport: outboundTransport()}
+		outbound = OutboundClient(cfg.Limits.OutboundTimeout.Duration, cfg.OpenIDConnect.RootCAs)
 	}
 	transport := o.UpstreamTransport
 	if transport == nil {
@@ -306,7 +308,27 @@ func ProviderOptions(cfg *config.Config, client *http.Client) provider.Options {
 		Certificates:     certs,
 		HTTPClient:       client,
 		Timeout:          cfg.Limits.OutboundTimeout.Duration,
+		ClockSkew:        clockSkew(oc.ClockSkew.Duration),
 	}
+}
+
+// clockSkew maps clock_skew to the provider's option, where 0 means the
+// default.
+func clockSkew(d time.Duration) time.Duration {
+	if d == 0 {
+		return provider.NoClockSkew
+	}
+	return d
+}
+
+// OutboundClient is the client for calls to the provider or a token
+// endpoint: outboundTransport, trusting roots (ca_file; nil: the system's).
+func OutboundClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
+	t := outboundTransport()
+	if roots != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Timeout: timeout, Transport: t}
 }
 
 func providerKind(k config.DiscoveryKind) provider.Kind {

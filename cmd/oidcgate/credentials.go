@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -75,9 +74,9 @@ func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 
-	// The default transport trusts the system roots plus SSL_CERT_FILE and
-	// SSL_CERT_DIR, and honours HTTPS_PROXY.
-	client := &http.Client{Timeout: *timeout}
+	// The system roots plus SSL_CERT_FILE, SSL_CERT_DIR and the entry's
+	// ca_file; HTTPS_PROXY is honoured.
+	client := proxy.OutboundClient(*timeout, cc.RootCAs)
 	res, err := credentials.Validate(ctx, c, client)
 	if err != nil {
 		fmt.Fprintf(stderr, "credential %q: %v\n", name, err)

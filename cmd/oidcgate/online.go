@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	client := &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration}
+	client := proxy.OutboundClient(cfg.Limits.OutboundTimeout.Duration, cfg.OpenIDConnect.RootCAs)
 
 	p, err := provider.New(ctx, proxy.ProviderOptions(cfg, client))
 	if err != nil {
@@ -55,7 +54,7 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 		c, err := proxy.CredentialFromConfig(cc)
 		if err == nil {
 			var res credentials.Result
-			if res, err = credentials.Validate(ctx, c, client); err == nil {
+			if res, err = credentials.Validate(ctx, c, proxy.OutboundClient(cfg.Limits.OutboundTimeout.Duration, cc.RootCAs)); err == nil {
 				fmt.Fprintf(stdout, "credential %q: OK — %s\n", cc.Name, describe(res, c.Scopes))
 				continue
 			}

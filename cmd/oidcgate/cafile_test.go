@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+)
+
+// TestCAFile: a provider and a token endpoint behind a private CA are
+// refused with an error that names ca_file, and trusted once ca_file
+// names the CA.
+func TestCAFile(t *testing.T) {
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: "cora", ClientSecret: "the-client-secret-value", TokenAuthMethod: "client_secret_post",
+		Users: []fakeop.User{{Name: "alice", Password: "pw", Claims: map[string]any{"email": "alice@example.com"}}}})
+	tokens := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"at-123456789","token_type":"Bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(tokens.Close)
+
+	dir := t.TempDir()
+	writeCA := func(name string, srv *httptest.Server) string {
+		p := filepath.Join(dir, name)
+		data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	opCA, tokenCA := writeCA("op-ca.pem", op.Server()), writeCA("token-ca.pem", tokens)
+
+	config := func(opCAFile, tokenCAFile string) string {
+		cred := fmt.Sprintf("\n[[credentials]]\nname = \"mail\"\nclient_id = \"app\"\nclient_secret = \"cred-secret\"\ntoken_endpoint = %q\nscopes = [\"api.read\", \"api.write\"]\n", tokens.URL+"/token")
+		if tokenCAFile != "" {
+			cred += fmt.Sprintf("ca_file = %q\n", tokenCAFile)
+		}
+		path := writeConfig(t, op.Issuer(), "127.0.0.1:0", cred)
+		if opCAFile != "" {
+			data, _ := os.ReadFile(path)
+			data = []byte(strings.Replace(string(data), "client_id = \"cora\"\n", fmt.Sprintf("client_id = \"cora\"\nca_file = %q\n", opCAFile), 1))
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return path
+	}
+
+	code, out, _ := runCmd(t, "check", "-online", "-config", config("", ""))
+	if code == 0 || !strings.Contains(out, "signed by a CA oidcgate does not trust: set ca_file in [openid_connect]") {
+		t.Errorf("check -online without ca_file = %d:\n%s\nwant a failure naming ca_file", code, out)
+	}
+
+	code, out, _ = runCmd(t, "check", "-online", "-config", config(opCA, ""))
+	if code != 0 || !strings.Contains(out, "issuer:         "+op.Issuer()) {
+		t.Errorf("check -online with the provider's ca_file = %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, `warning: credential "mail"`) || !strings.Contains(out, "set ca_file in this [[credentials]] entry") {
+		t.Errorf("credential behind a private CA: want a warning naming ca_file:\n%s", out)
+	}
+
+	code, out, _ = runCmd(t, "check", "-online", "-config", config(opCA, tokenCA))
+	if code != 0 || !strings.Contains(out, `credential "mail": OK`) {
+		t.Errorf("check -online with both ca_files = %d:\n%s", code, out)
+	}
+}
