@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,10 +22,12 @@ import (
 func TestCAFile(t *testing.T) {
 	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: "cora", ClientSecret: "the-client-secret-value", TokenAuthMethod: "client_secret_post",
 		Users: []fakeop.User{{Name: "alice", Password: "pw", Claims: map[string]any{"email": "alice@example.com"}}}})
-	tokens := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tokens := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"access_token":"at-123456789","token_type":"Bearer","expires_in":3600}`)
 	}))
+	tokens.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	tokens.StartTLS()
 	t.Cleanup(tokens.Close)
 
 	dir := t.TempDir()

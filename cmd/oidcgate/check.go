@@ -14,13 +14,9 @@ import (
 func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `file` (TOML)")
+	path := fs.String("config", defaultConfig, "configuration `file` (TOML)")
 	online := fs.Bool("online", false, "also fetch the provider's discovery document, keys or metadata and request a token for every credential")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "oidcgate check: -config FILE is required")
 		return 2
 	}
 	cfg, err := config.Load(*path)

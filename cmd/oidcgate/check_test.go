@@ -76,3 +76,17 @@ func TestCheckLoadsTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultConfigPath: without -config, the commands read the file where
+// the systemd unit and the container put it.
+func TestDefaultConfigPath(t *testing.T) {
+	if _, err := os.Stat(defaultConfig); err == nil {
+		t.Skipf("%s exists on this machine; the test needs it absent", defaultConfig)
+	}
+	for _, args := range [][]string{{"check"}, {"serve"}, {"credentials", "validate", "mail"}} {
+		code, out, stderr := runCmd(t, args...)
+		if code == 0 || !strings.Contains(out+stderr, "/etc/oidcgate/config.toml") {
+			t.Errorf("%v = %d, %q %q; want an error naming /etc/oidcgate/config.toml", args, code, out, stderr)
+		}
+	}
+}

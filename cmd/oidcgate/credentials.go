@@ -13,7 +13,7 @@ import (
 	"github.com/oidcgate/oidcgate/proxy"
 )
 
-const credentialsUsage = `usage: oidcgate credentials validate -config FILE [-timeout DURATION] NAME
+const credentialsUsage = `usage: oidcgate credentials validate [-config FILE] [-timeout DURATION] NAME
 
 Requests one token for the [[credentials]] entry called NAME and reports
 the token type, lifetime and granted scopes, or what went wrong. The
@@ -34,7 +34,7 @@ func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprint(stderr, credentialsUsage+"\nflags:\n")
 		fs.PrintDefaults()
 	}
-	path := fs.String("config", "", "configuration `file` (TOML)")
+	path := fs.String("config", defaultConfig, "configuration `file` (TOML)")
 	timeout := fs.Duration("timeout", 15*time.Second, "give up on the token endpoint after this `duration`")
 	// Flags may come before or after NAME.
 	var names []string
@@ -47,7 +47,7 @@ func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		names = append(names, rest[0])
 	}
-	if *path == "" || len(names) != 1 {
+	if len(names) != 1 {
 		fs.Usage()
 		return 2
 	}

@@ -261,7 +261,7 @@ authentication_method = "header"
 	}{
 		{"no subcommand", nil, []string{"usage: oidcgate credentials validate"}},
 		{"unknown subcommand", []string{"check", "mail"}, []string{"usage: oidcgate credentials validate"}},
-		{"no config", []string{"validate", "mail"}, []string{"usage: oidcgate credentials validate"}},
+		{"no config: the default path", []string{"validate", "mail"}, []string{"/etc/oidcgate/config.toml"}},
 		{"unknown flag", []string{"validate", "-online", "mail"}, []string{"flag provided but not defined: -online"}},
 		{"missing file", []string{"validate", "-config", filepath.Join(t.TempDir(), "absent.toml"), "mail"}, []string{"oidcgate credentials validate: ", "absent.toml"}},
 		{"invalid config", []string{"validate", "-config", bad, "mail"}, []string{"oidcgate credentials validate: ", "token_endpoint", "authentication_method"}},

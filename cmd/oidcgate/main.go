@@ -18,19 +18,25 @@ func main() {
 	os.Exit(code)
 }
 
+// defaultConfig is where every command that reads the configuration looks
+// for it without -config: where the systemd unit and the container put it.
+const defaultConfig = "/etc/oidcgate/config.toml"
+
 const usage = `usage: oidcgate <command> [flags]
 
 commands:
-  serve -config FILE                      run the proxy
-  check -config FILE [-online]            validate a configuration file
-  credentials validate -config FILE NAME  request a token for credential NAME
-  sessions revoke -config FILE (-subject SUB [-issuer ISS] | -all)
+  serve [-config FILE]                    run the proxy
+  check [-config FILE] [-online]          validate a configuration file
+  credentials validate [-config FILE] NAME  request a token for credential NAME
+  sessions revoke [-config FILE] (-subject SUB [-issuer ISS] | -all)
                                           end sessions on every replica
   genkey                                  print a new random cookie key
   demo                                    try oidcgate on this machine
   version                                 print version information
   healthcheck [-url URL]                  probe an admin endpoint (for container health checks)
   import-webconfig FILE                   print the configuration equivalent to a site's web.config
+
+-config defaults to /etc/oidcgate/config.toml.
 `
 
 // run is main without the process: tests call it directly.

@@ -14,13 +14,9 @@ import (
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `file` (TOML)")
+	path := fs.String("config", defaultConfig, "configuration `file` (TOML)")
 	logOpts := addLogFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "oidcgate serve: -config FILE is required")
 		return 2
 	}
 	logOut := logbuffer.New(stderr)

@@ -15,7 +15,7 @@ import (
 	"github.com/oidcgate/oidcgate/store"
 )
 
-const sessionsUsage = `usage: oidcgate sessions revoke -config FILE (-subject SUB [-issuer ISS] | -all)
+const sessionsUsage = `usage: oidcgate sessions revoke [-config FILE] (-subject SUB [-issuer ISS] | -all)
 
 Ends, on every replica, every session of one user (or every session) that
 exists now; later sign-ins are not affected. The mark is written to the
@@ -38,7 +38,7 @@ func sessionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprint(stderr, sessionsUsage+"\nflags:\n")
 		fs.PrintDefaults()
 	}
-	path := fs.String("config", "", "configuration `file` (TOML)")
+	path := fs.String("config", defaultConfig, "configuration `file` (TOML)")
 	subject := fs.String("subject", "", "end the sessions of the user with this `sub` claim")
 	issuer := fs.String("issuer", "", "the user's `issuer` (default: the provider's)")
 	all := fs.Bool("all", false, "end every session")
@@ -46,7 +46,7 @@ func sessionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *path == "" || fs.NArg() > 0 || *all == (*subject != "") || *all && *issuer != "" {
+	if fs.NArg() > 0 || *all == (*subject != "") || *all && *issuer != "" {
 		fs.Usage()
 		return 2
 	}
