@@ -17,10 +17,14 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -40,7 +44,46 @@ func missing(t testing.TB, format string, args ...any) {
 	if inCI() {
 		t.Fatalf("e2e (CI=true, so no skipping): "+format, args...)
 	}
+	skips.note(fmt.Sprintf(format, args...))
 	t.Skipf("e2e: "+format, args...)
+}
+
+// skips remembers why tests were skipped, for the one line TestMain
+// prints at the end.
+var skips skipNotes
+
+type skipNotes struct {
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (s *skipNotes) note(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.reasons, reason) {
+		s.reasons = append(s.reasons, reason)
+	}
+}
+
+// TestMain says, in one line that `go test ./...` shows without -v, that
+// the browser suite was skipped and how to run it: go test keeps a passing
+// package's output to itself, so the line goes to the terminal when there
+// is one (and to stderr, seen with -v or on failure, when there is not).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	skips.mu.Lock()
+	reasons := skips.reasons
+	skips.mu.Unlock()
+	if len(reasons) > 0 {
+		line := fmt.Sprintf("e2e: the browser suite was skipped (%s); to run it: (cd testdata/e2e/op && npm ci) && apt-get install -y chromium && go test ./e2e/\n", strings.Join(reasons, "; "))
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil && !testing.Verbose() {
+			fmt.Fprint(tty, line)
+			tty.Close()
+		} else {
+			fmt.Fprint(os.Stderr, line)
+		}
+	}
+	os.Exit(code)
 }
 
 // requireLong skips the suite under -short: it starts node and a browser.

@@ -37,13 +37,12 @@ func TestDemoFlagErrors(t *testing.T) {
 }
 
 func TestDemoRunsUntilStopped(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "demo.toml")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "-listen", "127.0.0.1:0", "-write-config", file}, &stdout, &stderr)
+		done <- run(ctx, []string{"demo", "-listen", "127.0.0.1:0"}, &stdout, &stderr)
 	}()
 
 	err := testkit.Until(20*time.Second, func() error {
@@ -54,9 +53,6 @@ func TestDemoRunsUntilStopped(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("no instructions after 20s:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
-	if _, err := config.Load(file); err != nil {
-		t.Errorf("config.Load(%q) = %v; want the written file to load", file, err)
 	}
 	if !strings.Contains(stderr.String(), "level=INFO msg=\"oidcgate serving\"") {
 		t.Errorf("stderr lacks a text log line from the proxy:\n%s", stderr.String())
@@ -78,5 +74,29 @@ func TestDemoStoppedWhileStarting(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, []string{"demo", "-listen", "127.0.0.1:0"}, &stdout, &stderr); code != 0 {
 		t.Errorf("demo with its context already ended = %d; want 0\n%s", code, stderr.String())
+	}
+}
+
+// TestDemoWriteConfig: -write-config writes a file that check accepts and
+// exits, without waiting for a stop signal.
+func TestDemoWriteConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "demo.toml")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"demo", "-listen", "127.0.0.1:0", "-write-config", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("demo -write-config = %d\n%s", code, stderr.String())
+	}
+	if ctx.Err() != nil {
+		t.Fatal("demo -write-config ran until its context ended; want it to exit by itself")
+	}
+	if !strings.Contains(stdout.String(), "Wrote "+file) {
+		t.Errorf("stdout = %q; want it to name the file", stdout.String())
+	}
+	if _, err := config.Load(file); err != nil {
+		t.Errorf("config.Load(%q) = %v; want the written file to load", file, err)
+	}
+	if code, out, _ := runCmd(t, "check", "-config", file); code != 0 {
+		t.Errorf("check -config %s = %d:\n%s", file, code, out)
 	}
 }

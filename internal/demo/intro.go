@@ -46,7 +46,8 @@ two demo sites ({{range $i, $s := .Sites}}{{if $i}} and {{end}}{{$s.Name}}{{end}
 Health and metrics: {{.AdminURL}}/readyz and /metrics
 {{if .ConfigFile}}Configuration written, a starting point for a real deployment (its
 comments say what to change): {{.ConfigFile}}
-{{else}}To keep this configuration as a starting point for a real deployment:
+{{else}}To write a configuration like this one as a starting point for a real
+deployment (it writes the file and exits):
   oidcgate demo -write-config oidcgate.toml
 {{end}}Logs follow on stderr. Press Ctrl-C to stop.
 
