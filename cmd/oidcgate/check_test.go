@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +95,52 @@ func TestDefaultConfigPath(t *testing.T) {
 			t.Errorf("%v = %d, %q %q; want an error naming /etc/oidcgate/config.toml", args, code, out, stderr)
 		}
 	}
+}
+
+// TestVersionAgrees: the version `oidcgate version` prints is the one
+// serve reports in oidcgate_build_info.
+func TestVersionAgrees(t *testing.T) {
+	saved := version
+	version = "v1.2.3-test" // as -ldflags "-X main.version=v1.2.3-test" sets it
+	t.Cleanup(func() { version = saved })
+
+	_, out, _ := runCmd(t, "version")
+	if !strings.HasPrefix(out, "oidcgate v1.2.3-test (") {
+		t.Fatalf("version = %q; want it to start with the stamped version", out)
+	}
+
+	op := plainOP(t)
+	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "")
+	data, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append([]byte("admin_listen = \"localhost:0\"\n"), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-config", path, "-log-format", "text"}, &bytes.Buffer{}, &stderr)
+	}()
+	adminRe := regexp.MustCompile(`admin_listen=(127\.0\.0\.1:\d+)`)
+	var admin string
+	for deadline := time.Now().Add(20 * time.Second); admin == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := adminRe.FindStringSubmatch(stderr.String()); m != nil {
+			admin = m[1]
+		}
+	}
+	if admin == "" {
+		t.Fatalf("serve did not start:\n%s", stderr.String())
+	}
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `oidcgate_build_info{goversion="` + runtime.Version() + `",version="v1.2.3-test"} 1`; !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	cancel()
+	<-done
 }

@@ -40,7 +40,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ForceReauthenticate: *force,
 		Out:                 stdout,
 		Logger:              log,
-		Version:             version,
+		Version:             buildVersion(),
 	}
 	if *writeConfig != "" {
 		return writeDemoConfig(ctx, o, stdout, stderr)

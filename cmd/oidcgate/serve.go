@@ -34,7 +34,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "oidcgate serve: %s is not valid; nothing was started:\n%s\n", *path, indent(err))
 		return 2
 	}
-	if err := proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: log}}); err != nil {
+	if err := proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: log, Version: buildVersion()}}); err != nil {
 		log.Error("oidcgate stopped with an error", "error", err.Error())
 		return 1
 	}
