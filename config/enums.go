@@ -8,8 +8,8 @@ import (
 
 // The enumerated settings are strings so that a misspelt value survives
 // decoding and is reported by Validate together with every other problem,
-// with its key path. UnmarshalText only fixes the case: the seed
-// product's settings were case-insensitive.
+// with its key path. UnmarshalText only fixes the case: Cora SeQuence's
+// web.config settings were case-insensitive.
 
 // DiscoveryKind says how the provider's endpoints and signing keys are found.
 type DiscoveryKind string

@@ -188,7 +188,7 @@ func tomlName(f reflect.StructField) string {
 }
 
 // closest returns the candidate most like s, or "" when none is close.
-// Case is ignored, and the camelCase spellings of the seed product's
+// Case is ignored, and the camelCase spellings of Cora SeQuence's web.config
 // settings are also tried as snake_case.
 func closest(s string, candidates []string) string {
 	if len(s) > 64 {

@@ -326,7 +326,7 @@ func keyProblem(s string) string {
 	return "not base64; a key is 64 bytes of base64 (make one with: oidcgate genkey)"
 }
 
-// legacyProblem checks one of the seed product's 30-character values
+// legacyProblem checks one of the web.config's 30-character cookie values
 // without repeating it.
 func legacyProblem(s string) string {
 	for _, r := range s {

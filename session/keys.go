@@ -57,7 +57,7 @@ const (
 	legacyInfo = "oidcgate session cookie key: HMAC-SHA256 hash key || AES-256 block key"
 )
 
-// LegacyKey derives a cookie key from the product's cookie_encryption_key and
+// LegacyKey derives a cookie key from Cora SeQuence's cookie_encryption_key and
 // cookie_encryption_initialization_vector settings. It is deterministic, so
 // replicas configured with the same pair accept each other's cookies.
 func LegacyKey(cookieEncryptionKey, initializationVector string) []byte {

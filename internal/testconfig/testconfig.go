@@ -1,5 +1,5 @@
 // Package testconfig writes oidcgate configuration files for tests, the
-// benchmarks and the soak test: one TOML text with the contract's keys, so
+// benchmarks and the soak test: one TOML text with the documented keys, so
 // every harness starts oidcgate the way an operator's file does.
 package testconfig
 
