@@ -50,6 +50,9 @@ func Convert(data []byte, name string) (Result, error) {
 		return Result{}, fmt.Errorf("%s: %w", name, ErrNoOpenIDConnect)
 	}
 	c := &converter{name: name}
+	c.w.literalDollar = func(key string) {
+		c.warn(0, "%s holds \"${\", which oidcgate reads as an environment variable reference; check the value", key)
+	}
 	c.header()
 	c.listener()
 	c.openIDConnect(oidc)

@@ -248,7 +248,7 @@ func TestBadInput(t *testing.T) {
 func TestHostileValues(t *testing.T) {
 	src := "\xef\xbb\xbf" + `<configuration><openIdConnect discoveryKind="OpenIdDiscoveryDocument"
 		discoveryUri="https://op.example.com/&quot;&#10;listen = &quot;:1&quot;"
-		clientId="a\b" clientSecret="x" mystery="line one&#10;[tls]" apiKey="do-not-print" /></configuration>`
+		clientId="a\b${X}" clientSecret="x" mystery="line one&#10;[tls]" apiKey="do-not-print" /></configuration>`
 	res, err := Convert([]byte(src), "web.config")
 	if err != nil {
 		t.Fatal(err)
@@ -264,8 +264,11 @@ func TestHostileValues(t *testing.T) {
 	if got := oidc["discovery_uri"]; got != "https://op.example.com/\"\nlisten = \":1\"" {
 		t.Errorf("discovery_uri = %q", got)
 	}
-	if got := oidc["client_id"]; got != `a\b` {
+	if got := oidc["client_id"]; got != `a\b${X}` {
 		t.Errorf("client_id = %q", got)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), `client_id holds "${"`) {
+		t.Errorf("warnings %q; want one about the ${ in client_id", res.Warnings)
 	}
 	if strings.Contains(res.TOML, "do-not-print") {
 		t.Error("an unknown attribute named like a key was copied")

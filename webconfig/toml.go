@@ -12,6 +12,9 @@ import (
 type writer struct {
 	b     strings.Builder
 	todos int
+	// literalDollar is called for a value copied from the web.config that
+	// oidcgate would read as a ${NAME} reference.
+	literalDollar func(key string)
 }
 
 func (w *writer) line(s string) { w.b.WriteString(s); w.b.WriteByte('\n') }
@@ -24,6 +27,9 @@ func (w *writer) comment(format string, args ...any) {
 
 // set writes key = "value", with an optional comment after it.
 func (w *writer) set(key, value, note string) {
+	if strings.Contains(value, "${") && !strings.HasPrefix(note, "the web.config's ") && w.literalDollar != nil {
+		w.literalDollar(key)
+	}
 	w.setRaw(key, quote(value), note)
 }
 
