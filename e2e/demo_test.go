@@ -151,7 +151,7 @@ func TestDemoScenarios(t *testing.T) {
 		signIn(b, admin.URL)
 		before := d.Provider.Stats()
 
-		b.Click(`nav a[href$="/oidcServices/SignOutInitiation"]`)
+		b.Click(`nav a[href$="/oidcServices/signoutinitiation"]`)
 		// Back at the site with no session anywhere: the password again.
 		b.WaitVisible("#username")
 		if got := d.Provider.Stats().EndSessionRequests - before.EndSessionRequests; got != 1 {

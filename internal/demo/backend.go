@@ -45,7 +45,7 @@ func (b backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		User:    r.Header.Get("X-Forwarded-User"),
 		Method:  r.Method,
 		Path:    r.URL.RequestURI(),
-		SignOut: "/" + b.name + "/oidcServices/SignOutInitiation",
+		SignOut: "/" + b.name + "/oidcServices/signoutinitiation",
 		OtherTo: "/" + b.other + "/",
 	}
 	for _, h := range identityHeaders {

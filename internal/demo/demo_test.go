@@ -222,7 +222,7 @@ func TestInstructions(t *testing.T) {
 	text := out.String()
 	wants := []string{"oidcgate demo — for trial only", d.Sites[0].URL, d.Sites[1].URL, "self-signed",
 		"alice", "alice-password", "bob", "bob-password", "Access denied",
-		d.Sites[0].URL + "oidcServices/SignOutInitiation", "Ctrl-C", "-write-config"}
+		d.Sites[0].URL + "oidcServices/signoutinitiation", "Ctrl-C", "-write-config"}
 	for _, want := range wants {
 		if !strings.Contains(text, want) {
 			t.Errorf("instructions lack %q:\n%s", want, text)

@@ -39,7 +39,7 @@ two demo sites ({{range $i, $s := .Sites}}{{if $i}} and {{end}}{{$s.Name}}{{end}
 3. Open the other site: no second sign-in (sso_enabled).
 
 4. Sign out with the "Sign out" link at the top of a site's page, or open
-     {{(index .Sites 0).URL}}oidcServices/SignOutInitiation
+     {{(index .Sites 0).URL}}oidcServices/signoutinitiation
    It ends the session at oidcgate and at the provider (sign_out_from_sts),
    so the next visit asks for the password again. Sign out to switch users.
 
