@@ -159,6 +159,11 @@ func (c *converter) openIDConnect(e *element) {
 		c.warn(e.line, "<openIdConnect> has no clientSecret; set %s to the secret registered at the provider", EnvClientSecret)
 	}
 
+	// The module's settings name no scopes; without profile and email most
+	// providers leave out the claims (upn, email, preferred_username) the
+	// claims rules match on, and everyone is denied.
+	w.setRaw("scopes", quoteList([]string{"openid", "profile", "email"}), "not in the web.config; profile and email carry the claims most rules name")
+
 	methods := []string{"client_secret_basic", "client_secret_post"}
 	switch m := get("tokenRequestAuthorizationMethod"); {
 	case m == "":

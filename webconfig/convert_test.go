@@ -43,6 +43,7 @@ func TestConvert(t *testing.T) {
 				`client_id = "0c1d2e3f-aaaa-4bbb-8ccc-123456789abc"`,
 				`client_secret = "${OIDCGATE_CLIENT_SECRET}"  # the web.config's clientSecret: set OIDCGATE_CLIENT_SECRET in the environment`,
 				`token_request_authorization_method = "client_secret_post"`,
+				`scopes = ["openid", "profile", "email"]  # not in the web.config; profile and email carry the claims most rules name`,
 				`authorization_request_http_method = "POST"`,
 				`keys = ["${OIDCGATE_COOKIE_KEY}"]  # make one with ` + "`oidcgate genkey`" + `; every replica needs the same`,
 				`require_ssl = true  # <cookieHandler requireSsl>`,

@@ -24,12 +24,12 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 
 	p, err := provider.New(ctx, proxy.ProviderOptions(cfg, client))
 	if err != nil {
-		fmt.Fprintf(stdout, "provider: %v\n", err)
+		fmt.Fprintln(stdout, err) // provider errors name themselves
 		return 1
 	}
 	rep, err := p.Inspect(ctx)
 	if err != nil {
-		fmt.Fprintf(stdout, "provider: %v\n", err)
+		fmt.Fprintln(stdout, err) // provider errors name themselves
 		return 1
 	}
 	e := rep.Endpoints
