@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -9,8 +11,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
@@ -73,5 +77,65 @@ func TestCAFile(t *testing.T) {
 	code, out, _ = runCmd(t, "check", "-online", "-config", config(opCA, tokenCA))
 	if code != 0 || !strings.Contains(out, `credential "mail": OK`) {
 		t.Errorf("check -online with both ca_files = %d:\n%s", code, out)
+	}
+}
+
+// TestServeTrustsCAFile: serve's own calls to the provider trust ca_file,
+// so it becomes ready; without it the log names the fix.
+func TestServeTrustsCAFile(t *testing.T) {
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: "cora", ClientSecret: "the-client-secret-value", TokenAuthMethod: "client_secret_post",
+		Users: []fakeop.User{{Name: "alice", Password: "pw", Claims: map[string]any{"email": "alice@example.com"}}}})
+	ca := filepath.Join(t.TempDir(), "op-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: op.Server().Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		caFile string
+		ready  bool
+	}{
+		{"with ca_file", ca, true},
+		{"without", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "")
+			data, _ := os.ReadFile(path)
+			top := "admin_listen = \"localhost:0\"\n"
+			body := string(data)
+			if tt.caFile != "" {
+				body = strings.Replace(body, "client_id = \"cora\"\n", fmt.Sprintf("client_id = \"cora\"\nca_file = %q\n", tt.caFile), 1)
+			}
+			if err := os.WriteFile(path, []byte(top+body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var stderr syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, []string{"serve", "-config", path}, &bytes.Buffer{}, &stderr) }()
+			defer func() { cancel(); <-done }()
+
+			adminRe := regexp.MustCompile(`"admin_listen":"(127\.0\.0\.1:\d+)"`)
+			var ready bool
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				m := adminRe.FindStringSubmatch(stderr.String())
+				if m == nil {
+					continue
+				}
+				resp, err := http.Get("http://" + m[1] + "/readyz")
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				if ready = resp.StatusCode == http.StatusOK; ready || (!tt.ready && strings.Contains(stderr.String(), "set ca_file in [openid_connect]")) {
+					break
+				}
+			}
+			if ready != tt.ready {
+				t.Errorf("ready = %v; want %v\n%s", ready, tt.ready, stderr.String())
+			}
+			if !tt.ready && !strings.Contains(stderr.String(), "set ca_file in [openid_connect]") {
+				t.Errorf("the log does not name ca_file:\n%s", stderr.String())
+			}
+		})
 	}
 }
