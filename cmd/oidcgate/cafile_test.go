@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // TestCAFile: a provider and a token endpoint behind a private CA are
@@ -109,27 +111,30 @@ func TestServeTrustsCAFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			var stderr syncBuffer
+			var stderr testkit.SyncBuffer
 			done := make(chan int, 1)
 			go func() { done <- run(ctx, []string{"serve", "-config", path}, &bytes.Buffer{}, &stderr) }()
 			defer func() { cancel(); <-done }()
 
 			adminRe := regexp.MustCompile(`"admin_listen":"(127\.0\.0\.1:\d+)"`)
+			// Wait until serve is ready, or (without ca_file) has logged
+			// its failed fetch.
 			var ready bool
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			testkit.Until(10*time.Second, func() error {
 				m := adminRe.FindStringSubmatch(stderr.String())
 				if m == nil {
-					continue
+					return errors.New("not listening yet")
 				}
 				resp, err := http.Get("http://" + m[1] + "/readyz")
 				if err != nil {
-					continue
+					return err
 				}
 				resp.Body.Close()
-				if ready = resp.StatusCode == http.StatusOK; ready || (!tt.ready && strings.Contains(stderr.String(), "set ca_file in [openid_connect]")) {
-					break
+				if ready = resp.StatusCode == http.StatusOK; ready || strings.Contains(stderr.String(), "set ca_file in [openid_connect]") {
+					return nil
 				}
-			}
+				return errors.New("not ready")
+			})
 			if ready != tt.ready {
 				t.Errorf("ready = %v; want %v\n%s", ready, tt.ready, stderr.String())
 			}

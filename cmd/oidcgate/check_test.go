@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/session"
 )
 
@@ -117,18 +119,21 @@ func TestVersionAgrees(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-config", path, "-log-format", "text"}, &bytes.Buffer{}, &stderr)
 	}()
 	adminRe := regexp.MustCompile(`admin_listen=(127\.0\.0\.1:\d+)`)
 	var admin string
-	for deadline := time.Now().Add(20 * time.Second); admin == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := adminRe.FindStringSubmatch(stderr.String()); m != nil {
-			admin = m[1]
+	testkit.Until(20*time.Second, func() error {
+		m := adminRe.FindStringSubmatch(stderr.String())
+		if m == nil {
+			return errors.New("not listening yet")
 		}
-	}
+		admin = m[1]
+		return nil
+	})
 	if admin == "" {
 		t.Fatalf("serve did not start:\n%s", stderr.String())
 	}
