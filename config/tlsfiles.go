@@ -12,7 +12,7 @@ import (
 )
 
 // CheckTLS loads [tls]'s certificate and key as serve would and reports,
-// with the key path and line like every other problem, what would keep it
+// with the key path like every other problem, what would keep it
 // from starting: a missing or unreadable file, the two files swapped, a
 // key that is encrypted or does not belong to the certificate. It returns
 // the certificate in service (nil without [tls] or on error).

@@ -44,7 +44,7 @@ func checkConfig(t *testing.T, cert, key string) string {
 }
 
 // TestCheckLoadsTLS: check fails, as serve would, on a TLS pair that does
-// not load, naming the key and line; a good pair passes and the URIs to
+// not load, naming the key; a good pair passes and the URIs to
 // register at the provider are printed.
 func TestCheckLoadsTLS(t *testing.T) {
 	dir := t.TempDir()
@@ -65,9 +65,9 @@ func TestCheckLoadsTLS(t *testing.T) {
 			"back-channel logout URI:     https://cora.example.com/Flowtime/oidcServices/backchannellogout",
 			"front-channel logout URL:    https://cora.example.com/Flowtime/oidcServices/frontchannellogout",
 		}},
-		{"missing key", cert, filepath.Join(dir, "nope.key"), 1, []string{"1 problem(s)", ":5: tls.key_file: " + filepath.Join(dir, "nope.key") + ": no such file or directory"}},
+		{"missing key", cert, filepath.Join(dir, "nope.key"), 1, []string{"1 problem(s)", "oidcgate.toml: tls.key_file: " + filepath.Join(dir, "nope.key") + ": no such file or directory"}},
 		{"swapped", key, cert, 1, []string{"the two are swapped"}},
-		{"unreadable key", cert, dir, 1, []string{":5: tls.key_file: " + dir + ": is a directory"}},
+		{"unreadable key", cert, dir, 1, []string{"oidcgate.toml: tls.key_file: " + dir + ": is a directory"}},
 		{"no [tls]", "", "", 0, []string{"warning: no [tls]: 127.0.0.1:0 speaks plain HTTP, so TLS must end at the load balancer"}},
 	}
 	for _, tt := range tests {
