@@ -107,7 +107,7 @@ func TestSessionsRevokeRefuses(t *testing.T) {
 	}{
 		{"no subcommand", []string{"sessions"}, "usage: oidcgate sessions revoke"},
 		{"unknown subcommand", []string{"sessions", "list"}, "usage"},
-		{"no config", []string{"sessions", "revoke", "-all"}, "usage"},
+		{"no config: the default file", []string{"sessions", "revoke", "-all"}, defaultConfig},
 		{"neither subject nor all", []string{"sessions", "revoke", "-config", redis}, "usage"},
 		{"subject and all", []string{"sessions", "revoke", "-config", redis, "-all", "-subject", "a"}, "usage"},
 		{"all with an issuer", []string{"sessions", "revoke", "-config", redis, "-all", "-issuer", "https://op"}, "usage"},
