@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +38,20 @@ type Key struct {
 	cert    *x509.Certificate // nil without a certificate
 }
 
+// Problem is what LoadKey and ParseKey report: which part of the
+// configuration is at fault ("key", "certificate" or "alg") and why.
+type Problem struct {
+	Part string
+	Err  error
+}
+
+func (p *Problem) Error() string { return p.Part + ": " + p.Err.Error() }
+func (p *Problem) Unwrap() error { return p.Err }
+
+func problem(part, format string, a ...any) error {
+	return &Problem{Part: part, Err: fmt.Errorf(format, a...)}
+}
+
 // LoadKey reads a PEM private key (PKCS#8, PKCS#1 or SEC 1) and, when
 // certFile is not empty, the PEM certificate whose public key it must be,
 // valid at now. alg is RS256 or PS256 for an RSA key, ES256 for a P-256
@@ -46,12 +59,12 @@ type Key struct {
 func LoadKey(keyFile, certFile, alg string, now time.Time) (*Key, error) {
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("read key: %w", err)
+		return nil, problem("key", "%w", err)
 	}
 	var certPEM []byte
 	if certFile != "" {
 		if certPEM, err = os.ReadFile(certFile); err != nil {
-			return nil, fmt.Errorf("read certificate: %w", err)
+			return nil, problem("certificate", "%w", err)
 		}
 	}
 	return ParseKey(keyPEM, certPEM, alg, now)
@@ -68,7 +81,7 @@ func ParseKey(keyPEM, certPEM []byte, alg string, now time.Time) (*Key, error) {
 	case *rsa.PrivateKey:
 		k.public = &p.PublicKey
 		if p.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("key: RSA key of %d bits; providers want at least 2048", p.N.BitLen())
+			return nil, problem("key", "RSA key of %d bits; providers want at least 2048", p.N.BitLen())
 		}
 		switch alg {
 		case "":
@@ -76,23 +89,23 @@ func ParseKey(keyPEM, certPEM []byte, alg string, now time.Time) (*Key, error) {
 		case "RS256", "PS256":
 			k.alg = jose.SignatureAlgorithm(alg)
 		default:
-			return nil, fmt.Errorf("key: an RSA key signs with RS256 or PS256, not %q", alg)
+			return nil, problem("alg", "an RSA key signs with RS256 or PS256, not %q", alg)
 		}
 	case *ecdsa.PrivateKey:
 		k.public = &p.PublicKey
 		if p.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("key: EC key on curve %s; ES256 needs P-256", p.Curve.Params().Name)
+			return nil, problem("key", "EC key on curve %s; ES256 needs P-256", p.Curve.Params().Name)
 		}
 		switch alg {
 		case "", "ES256":
 			k.alg = jose.ES256
 		default:
-			return nil, fmt.Errorf("key: a P-256 key signs with ES256, not %q", alg)
+			return nil, problem("alg", "a P-256 key signs with ES256, not %q", alg)
 		}
 	}
 	tp, err := (&jose.JSONWebKey{Key: k.public}).Thumbprint(crypto.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("key: thumbprint: %w", err)
+		return nil, problem("key", "thumbprint: %w", err)
 	}
 	k.kid = base64.RawURLEncoding.EncodeToString(tp)
 
@@ -103,13 +116,13 @@ func ParseKey(keyPEM, certPEM []byte, alg string, now time.Time) (*Key, error) {
 		return nil, err
 	}
 	if !publicKeysEqual(k.cert.PublicKey, k.public) {
-		return nil, errors.New("certificate: its public key is not the key's: the key and the certificate are not a pair")
+		return nil, problem("certificate", "its public key is not the key's: the key and the certificate are not a pair")
 	}
 	switch {
 	case now.Before(k.cert.NotBefore):
-		return nil, fmt.Errorf("certificate: not valid before %s", k.cert.NotBefore.UTC().Format(time.RFC3339))
+		return nil, problem("certificate", "not valid before %s", k.cert.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(k.cert.NotAfter):
-		return nil, fmt.Errorf("certificate: expired on %s; make a new pair (oidcgate gencert) and register its certificate", k.cert.NotAfter.UTC().Format(time.RFC3339))
+		return nil, problem("certificate", "expired on %s; make a new pair (oidcgate gencert) and register its certificate", k.cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return k, nil
 }
@@ -118,7 +131,7 @@ func parsePrivateKey(data []byte) (any, error) {
 	for rest := data; ; {
 		var b *pem.Block
 		if b, rest = pem.Decode(rest); b == nil {
-			return nil, errors.New("key: no PEM private key found")
+			return nil, problem("key", "no PEM private key found")
 		}
 		var key any
 		var err error
@@ -130,18 +143,18 @@ func parsePrivateKey(data []byte) (any, error) {
 		case "EC PRIVATE KEY":
 			key, err = x509.ParseECPrivateKey(b.Bytes)
 		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("key: the key is encrypted; oidcgate needs it unencrypted (openssl pkcs8 -in KEY -out KEY.plain), readable only by its user")
+			return nil, problem("key", "the key is encrypted; oidcgate needs it unencrypted (openssl pkcs8 -in KEY -out KEY.plain), readable only by its user")
 		default:
 			continue // a certificate or parameters next to the key
 		}
 		if err != nil {
-			return nil, fmt.Errorf("key: %s block: %w", b.Type, err)
+			return nil, problem("key", "%s block: %w", b.Type, err)
 		}
 		switch key.(type) {
 		case *rsa.PrivateKey, *ecdsa.PrivateKey:
 			return key, nil
 		}
-		return nil, fmt.Errorf("key: a %T cannot sign RS256, PS256 or ES256; use an RSA or P-256 key", key)
+		return nil, problem("key", "a %T cannot sign RS256, PS256 or ES256; use an RSA or P-256 key", key)
 	}
 }
 
@@ -149,14 +162,14 @@ func parseCertificate(data []byte) (*x509.Certificate, error) {
 	for rest := data; ; {
 		var b *pem.Block
 		if b, rest = pem.Decode(rest); b == nil {
-			return nil, errors.New("certificate: no PEM certificate found")
+			return nil, problem("certificate", "no PEM certificate found")
 		}
 		if b.Type != "CERTIFICATE" {
 			continue
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate: %w", err)
+			return nil, problem("certificate", "%w", err)
 		}
 		return c, nil
 	}

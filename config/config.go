@@ -54,6 +54,9 @@ type OpenIDConnect struct {
 	ClientSecretFile                string          `toml:"client_secret_file"` // optional alternative to ClientSecret
 	Scopes                          Scopes          `toml:"scopes"`             // see AllScopes
 	TokenRequestAuthorizationMethod TokenAuthMethod `toml:"token_request_authorization_method"`
+	ClientAssertionKeyFile          string          `toml:"client_assertion_key_file"`         // private_key_jwt: PEM private key, RSA or EC P-256
+	ClientAssertionCertificateFile  string          `toml:"client_assertion_certificate_file"` // optional: its certificate, for the x5t header
+	ClientAssertionAlg              string          `toml:"client_assertion_alg"`              // optional: RS256 | PS256 | ES256
 	AuthorizationRequestHTTPMethod  HTTPMethod      `toml:"authorization_request_http_method"`
 	ResponseMode                    ResponseMode    `toml:"response_mode"`
 	IDTokenSigningAlgValues         []string        `toml:"id_token_signing_alg_values"`
@@ -145,6 +148,10 @@ type Credential struct {
 	Scopes               Scopes           `toml:"scopes"` // a list, or one space-delimited string
 	AuthenticationMethod CredentialMethod `toml:"authentication_method"`
 	CAFile               string           `toml:"ca_file"` // optional: more CAs to trust for the token endpoint's TLS
+	// As under [openid_connect], for private_key_jwt.
+	ClientAssertionKeyFile         string `toml:"client_assertion_key_file"`
+	ClientAssertionCertificateFile string `toml:"client_assertion_certificate_file"`
+	ClientAssertionAlg             string `toml:"client_assertion_alg"`
 
 	RootCAs *x509.CertPool `toml:"-"` // as OpenIDConnect.RootCAs
 }
@@ -198,6 +205,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	loadErrs = append(loadErrs, c.expandEnv(os.LookupEnv)...)
 	loadErrs = append(loadErrs, c.readSecretFiles()...)
 	loadErrs = append(loadErrs, c.readCAFiles()...)
+	loadErrs = append(loadErrs, c.checkClientKeys(time.Now())...)
 	c.setDefaults(md)
 
 	// A key that could not be loaded is not validated as well: "required"

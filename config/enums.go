@@ -34,9 +34,11 @@ type TokenAuthMethod string
 const (
 	ClientSecretBasic TokenAuthMethod = "client_secret_basic" // HTTP Basic header
 	ClientSecretPost  TokenAuthMethod = "client_secret_post"  // in the form body
+	ClientSecretJWT   TokenAuthMethod = "client_secret_jwt"   // an assertion signed with the secret
+	PrivateKeyJWT     TokenAuthMethod = "private_key_jwt"     // an assertion signed with client_assertion_key_file
 )
 
-var tokenAuthMethods = []string{string(ClientSecretBasic), string(ClientSecretPost)}
+var tokenAuthMethods = []string{string(ClientSecretBasic), string(ClientSecretPost), string(ClientSecretJWT), string(PrivateKeyJWT)}
 
 func (m *TokenAuthMethod) UnmarshalText(b []byte) error {
 	*m = TokenAuthMethod(canonical(string(b), tokenAuthMethods))
@@ -95,9 +97,12 @@ type CredentialMethod string
 const (
 	CredentialBasic CredentialMethod = "basic" // HTTP Basic header
 	CredentialBody  CredentialMethod = "body"  // in the form body
+	// The assertion methods, spelt as under [openid_connect].
+	CredentialSecretJWT     CredentialMethod = "client_secret_jwt"
+	CredentialPrivateKeyJWT CredentialMethod = "private_key_jwt"
 )
 
-var credentialMethods = []string{string(CredentialBasic), string(CredentialBody)}
+var credentialMethods = []string{string(CredentialBasic), string(CredentialBody), string(CredentialPrivateKeyJWT), string(CredentialSecretJWT)}
 
 func (m *CredentialMethod) UnmarshalText(b []byte) error {
 	*m = CredentialMethod(canonical(string(b), credentialMethods))

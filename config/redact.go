@@ -45,6 +45,9 @@ func (o OpenIDConnect) LogValue() slog.Value {
 		slog.String("client_secret_file", o.ClientSecretFile),
 		slog.Any("scopes", o.AllScopes()),
 		slog.String("token_request_authorization_method", string(o.TokenRequestAuthorizationMethod)),
+		slog.String("client_assertion_key_file", o.ClientAssertionKeyFile),
+		slog.String("client_assertion_certificate_file", o.ClientAssertionCertificateFile),
+		slog.String("client_assertion_alg", o.ClientAssertionAlg),
 		slog.String("authorization_request_http_method", string(o.AuthorizationRequestHTTPMethod)),
 		slog.String("response_mode", string(o.ResponseMode)),
 		slog.Any("id_token_signing_alg_values", o.IDTokenSigningAlgValues),
@@ -93,5 +96,8 @@ func (c Credential) LogValue() slog.Value {
 		slog.String("token_endpoint", c.TokenEndpoint),
 		slog.String("scopes", c.Scopes.String()),
 		slog.String("authentication_method", string(c.AuthenticationMethod)),
+		slog.String("client_assertion_key_file", c.ClientAssertionKeyFile),
+		slog.String("client_assertion_certificate_file", c.ClientAssertionCertificateFile),
+		slog.String("client_assertion_alg", c.ClientAssertionAlg),
 	)
 }

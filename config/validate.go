@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/claims"
+	"github.com/oidcgate/oidcgate/clientauth"
 	"github.com/oidcgate/oidcgate/provider"
 )
 
@@ -105,13 +106,11 @@ func (v *validator) openIDConnect() {
 		v.httpsURL(p+"discovery_uri", o.DiscoveryURI)
 	}
 	v.required(p+"client_id", o.ClientID)
-	switch {
-	case o.ClientSecret != "":
-	case o.ClientSecretFile != "":
-		v.add(p+"client_secret_file", "no secret was read from the file")
-	default:
-		v.add(p+"client_secret", "required (or client_secret_file)")
-	}
+	v.clientAuth(p, clientAuth{
+		methodKey: "token_request_authorization_method", method: string(o.TokenRequestAuthorizationMethod), known: tokenAuthMethods,
+		secret: o.ClientSecret, secretFile: o.ClientSecretFile,
+		keyFile: o.ClientAssertionKeyFile, certFile: o.ClientAssertionCertificateFile, alg: o.ClientAssertionAlg,
+	})
 	for i, s := range o.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n") {
 			v.add(fmt.Sprintf(p+"scopes[%d]", i), "must be one scope, without spaces")
@@ -462,13 +461,11 @@ func (v *validator) credentials() {
 			v.unique(key+".name", cr.Name, names, i, "credential")
 		}
 		v.required(key+".client_id", cr.ClientID)
-		switch {
-		case cr.ClientSecret != "":
-		case cr.ClientSecretFile != "":
-			v.add(key+".client_secret_file", "no secret was read from the file")
-		default:
-			v.add(key+".client_secret", "required (or client_secret_file)")
-		}
+		v.clientAuth(key+".", clientAuth{
+			methodKey: "authentication_method", method: string(cr.AuthenticationMethod), known: credentialMethods,
+			secret: cr.ClientSecret, secretFile: cr.ClientSecretFile,
+			keyFile: cr.ClientAssertionKeyFile, certFile: cr.ClientAssertionCertificateFile, alg: cr.ClientAssertionAlg,
+		})
 		if v.required(key+".token_endpoint", cr.TokenEndpoint) {
 			v.httpsURL(key+".token_endpoint", cr.TokenEndpoint)
 		}
@@ -476,6 +473,53 @@ func (v *validator) credentials() {
 			v.add(key+".scopes", "required")
 		}
 		v.enum(key+".authentication_method", string(cr.AuthenticationMethod), credentialMethods)
+	}
+}
+
+// clientAuth is how a client authenticates at a token endpoint, as
+// written under [openid_connect] or in a [[credentials]] entry.
+type clientAuth struct {
+	methodKey, method      string
+	known                  []string // the method's valid spellings
+	secret, secretFile     string
+	keyFile, certFile, alg string
+}
+
+// hs256MinSecret is the shortest secret go-jose takes as an HS256 key.
+const hs256MinSecret = 32
+
+func (v *validator) clientAuth(p string, a clientAuth) {
+	withKey := a.method == string(PrivateKeyJWT)
+	switch {
+	case a.secret != "":
+		if a.method == string(ClientSecretJWT) && len(a.secret) < hs256MinSecret {
+			v.add(p+"client_secret", "client_secret_jwt signs with the secret as an HS256 key, which must be at least %d bytes; this one has %d", hs256MinSecret, len(a.secret))
+		}
+	case a.secretFile != "":
+		v.add(p+"client_secret_file", "no secret was read from the file")
+	case !withKey:
+		v.add(p+"client_secret", "required (or client_secret_file)")
+	}
+	if !slices.Contains(a.known, a.method) {
+		return // the method itself is reported
+	}
+	if !withKey {
+		for _, f := range []struct{ key, value string }{
+			{"client_assertion_key_file", a.keyFile},
+			{"client_assertion_certificate_file", a.certFile},
+			{"client_assertion_alg", a.alg},
+		} {
+			if f.value != "" {
+				v.add(p+f.key, "only used when %s is \"private_key_jwt\"", a.methodKey)
+			}
+		}
+		return
+	}
+	if strings.TrimSpace(a.keyFile) == "" {
+		v.add(p+"client_assertion_key_file", "required when %s is \"private_key_jwt\" (make a key pair with: oidcgate gencert -out DIR)", a.methodKey)
+	}
+	if a.alg != "" {
+		v.enum(p+"client_assertion_alg", a.alg, clientauth.Algorithms)
 	}
 }
 
