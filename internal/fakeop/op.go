@@ -26,10 +26,13 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Token endpoint client authentication methods (RFC 6749 section 2.3.1).
+// Token endpoint client authentication methods (RFC 6749 section 2.3.1,
+// OpenID Connect Core section 9).
 const (
 	ClientSecretBasic = "client_secret_basic"
 	ClientSecretPost  = "client_secret_post"
+	ClientSecretJWT   = "client_secret_jwt" // an assertion signed with the client secret (HS256)
+	PrivateKeyJWT     = "private_key_jwt"   // an assertion signed with a key in ClientKeys
 )
 
 // Paths of the endpoints, relative to the issuer.
@@ -59,12 +62,17 @@ type User struct {
 	Claims map[string]any
 }
 
-// Options configure an OP. ClientID, ClientSecret and one user are required.
+// Options configure an OP. ClientID, ClientSecret (unless the client
+// authenticates with PrivateKeyJWT only) and one user are required.
 type Options struct {
 	ClientID, ClientSecret string
-	// TokenAuthMethod is ClientSecretBasic, ClientSecretPost, or "" to accept
-	// either; a client using the other one is refused with 401 invalid_client.
+	// TokenAuthMethod is ClientSecretBasic, ClientSecretPost,
+	// ClientSecretJWT, PrivateKeyJWT, or "" to accept any of them; a client
+	// using another one is refused with 401 invalid_client.
 	TokenAuthMethod string
+	// ClientKeys are the client's public keys for PrivateKeyJWT (a
+	// certificate in a key's Certificates is found by the x5t header).
+	ClientKeys []jose.JSONWebKey
 	// Users[0] is approved at once when Interactive is false.
 	Users []User
 	// Interactive: the authorization endpoint shows a sign-in form, keeps an
@@ -97,6 +105,8 @@ type OP struct {
 	mutateClaims    func(map[string]any)
 	mutateDiscovery func(map[string]any)
 	tokenHook       func(http.ResponseWriter, *http.Request) bool
+	clientKeys      []jose.JSONWebKey    // private_key_jwt
+	assertionIDs    map[string]time.Time // jti of accepted client assertions, until their exp
 	userInfoSub     string
 	failDiscovery   int
 	failJWKS        int
@@ -137,6 +147,8 @@ func New(o Options) (*OP, error) {
 		accessTokens: map[string]*accessToken{},
 		pending:      map[string]*pendingRequest{},
 		sessions:     map[string]*opSession{},
+		clientKeys:   slices.Clone(o.ClientKeys),
+		assertionIDs: map[string]time.Time{},
 	}
 	for _, name := range o.UserInfoOnly {
 		op.userInfoOnly[name] = true
@@ -154,13 +166,16 @@ func (o *Options) validate() error {
 	if o.ClientID == "" {
 		errs = append(errs, errors.New("ClientID is required"))
 	}
-	if o.ClientSecret == "" {
+	if o.ClientSecret == "" && o.TokenAuthMethod != PrivateKeyJWT {
 		errs = append(errs, errors.New("ClientSecret is required"))
 	}
 	switch o.TokenAuthMethod {
-	case "", ClientSecretBasic, ClientSecretPost:
+	case "", ClientSecretBasic, ClientSecretPost, ClientSecretJWT, PrivateKeyJWT:
 	default:
-		errs = append(errs, fmt.Errorf("TokenAuthMethod %q: want %q, %q or empty", o.TokenAuthMethod, ClientSecretBasic, ClientSecretPost))
+		errs = append(errs, fmt.Errorf("TokenAuthMethod %q: want %q, %q, %q, %q or empty", o.TokenAuthMethod, ClientSecretBasic, ClientSecretPost, ClientSecretJWT, PrivateKeyJWT))
+	}
+	if o.TokenAuthMethod == PrivateKeyJWT && len(o.ClientKeys) == 0 {
+		errs = append(errs, errors.New("ClientKeys: private_key_jwt needs at least one registered key"))
 	}
 	if len(o.Users) == 0 {
 		errs = append(errs, errors.New("Users: at least one user is required"))
@@ -370,7 +385,8 @@ type Stats struct {
 	DiscoveryFetches, JWKSFetches, FederationFetches                       int
 	AuthorizeRequests, TokenRequests, UserInfoRequests, EndSessionRequests int
 	// TokenAuthMethods has one entry per token request: ClientSecretBasic,
-	// ClientSecretPost, "none", or both joined by "+".
+	// ClientSecretPost, ClientSecretJWT, PrivateKeyJWT, "none", or several
+	// joined by "+".
 	TokenAuthMethods []string
 	// AuthorizeMethods ("GET", "POST") and AuthorizeParams have one entry per
 	// authorization request.

@@ -20,7 +20,8 @@ func TestNewRefuses(t *testing.T) {
 		{name: "unnamed user", change: func(o *fakeop.Options) { o.Users = []fakeop.User{{}} }, want: "Users[0]: Name is required"},
 		{name: "same user twice", change: func(o *fakeop.Options) { o.Users = []fakeop.User{alice, {Name: "Alice"}} }, want: "used twice"},
 		{name: "interactive without password", change: func(o *fakeop.Options) { o.Interactive = true; o.Users = []fakeop.User{{Name: "x"}} }, want: "Password is required"},
-		{name: "bad auth method", change: func(o *fakeop.Options) { o.TokenAuthMethod = "private_key_jwt" }, want: "TokenAuthMethod"},
+		{name: "bad auth method", change: func(o *fakeop.Options) { o.TokenAuthMethod = "tls_client_auth" }, want: "TokenAuthMethod"},
+		{name: "private_key_jwt without keys", change: func(o *fakeop.Options) { o.TokenAuthMethod = fakeop.PrivateKeyJWT }, want: "ClientKeys"},
 		{name: "bad algorithm", change: func(o *fakeop.Options) { o.Algorithm = "none" }, want: "unsupported algorithm"},
 		{name: "short HMAC secret", change: func(o *fakeop.Options) { o.Algorithm = "HS256"; o.ClientSecret = "short" }, want: "at least 32 bytes"},
 	}

@@ -44,12 +44,25 @@ func (op *OP) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if e := op.authenticateClient(method, id, secret, r.PostForm.Get("client_id")); e != nil {
+	id, e := op.authenticateClient(method, id, secret, r.PostForm)
+	if e != nil {
 		writeTokenError(w, *e)
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "authorization_code" {
-		writeTokenError(w, tokenError{http.StatusBadRequest, "unsupported_grant_type", "grant_type " + strconv.Quote(gt) + " is not supported; only authorization_code is"})
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code":
+	case "client_credentials":
+		// Machine to machine: a token for the client itself.
+		w.Header().Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access_token": rand.Text() + rand.Text(),
+			"token_type":   "Bearer",
+			"expires_in":   int(tokenLifetime / time.Second),
+			"scope":        r.PostForm.Get("scope"),
+		})
+		return
+	default:
+		writeTokenError(w, tokenError{http.StatusBadRequest, "unsupported_grant_type", "grant_type " + strconv.Quote(gt) + " is not supported; only authorization_code and client_credentials are"})
 		return
 	}
 	c, e := op.redeem(id, r.PostForm)
@@ -87,6 +100,18 @@ func (op *OP) serveToken(w http.ResponseWriter, r *http.Request) {
 func clientCredentials(r *http.Request) (method, id, secret string) {
 	bid, bsecret, basic := r.BasicAuth()
 	_, post := r.PostForm["client_secret"]
+	_, assertion := r.PostForm["client_assertion"]
+	_, assertionType := r.PostForm["client_assertion_type"]
+	if assertion || assertionType {
+		method = assertionMethod(r.PostForm.Get("client_assertion"))
+		if basic {
+			method = ClientSecretBasic + "+" + method
+		}
+		if post {
+			method = ClientSecretPost + "+" + method
+		}
+		return method, r.PostForm.Get("client_id"), ""
+	}
 	switch {
 	case basic && post:
 		return ClientSecretBasic + "+" + ClientSecretPost, "", ""
@@ -106,21 +131,32 @@ func formUnescape(s string) string {
 	return s
 }
 
-func (op *OP) authenticateClient(method, id, secret, formID string) *tokenError {
+// authenticateClient checks the client's authentication and returns its id.
+func (op *OP) authenticateClient(method, id, secret string, form url.Values) (string, *tokenError) {
+	formID := form.Get("client_id")
+	assertion := strings.HasSuffix(method, "_jwt")
 	switch {
 	case method == "none":
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication is required"}
+		return "", &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication is required"}
+	case assertion && strings.Contains(method, "+"):
+		return "", &tokenError{http.StatusUnauthorized, "invalid_client", "a client assertion must not come with a client secret"}
 	case strings.Contains(method, "+"):
-		return &tokenError{http.StatusBadRequest, "invalid_request", "more than one client authentication method"}
+		return "", &tokenError{http.StatusBadRequest, "invalid_request", "more than one client authentication method"}
 	case op.opts.TokenAuthMethod != "" && method != op.opts.TokenAuthMethod:
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "this client must authenticate with " + op.opts.TokenAuthMethod + ", not " + method}
-	case id != op.opts.ClientID ||
+		return "", &tokenError{http.StatusUnauthorized, "invalid_client", "this client must authenticate with " + op.opts.TokenAuthMethod + ", not " + method}
+	case assertion:
+		var e *tokenError
+		if id, e = op.verifyAssertion(method, form); e != nil {
+			return "", e
+		}
+	case id != op.opts.ClientID || op.opts.ClientSecret == "" ||
 		subtle.ConstantTimeCompare([]byte(secret), []byte(op.opts.ClientSecret)) != 1:
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
-	case formID != "" && formID != id:
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "client_id in the body differs from the authenticated client"}
+		return "", &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
 	}
-	return nil
+	if formID != "" && formID != id {
+		return "", &tokenError{http.StatusUnauthorized, "invalid_client", "client_id in the body differs from the authenticated client"}
+	}
+	return id, nil
 }
 
 // redeem checks the code against everything it is bound to and uses it up.
