@@ -17,7 +17,7 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/oauth2"
+	"github.com/oidcgate/oidcgate/clientauth"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -32,40 +32,50 @@ const (
 	// Body sends client_id and client_secret as form parameters of the
 	// request body (client_secret_post), which Microsoft Entra ID expects.
 	Body
+	// PrivateKeyJWT sends client_id and an assertion signed with Key, and
+	// no secret (RFC 7523).
+	PrivateKeyJWT
+	// SecretJWT sends client_id and an assertion signed with the secret
+	// (HS256), and not the secret itself.
+	SecretJWT
 )
 
-// String returns "basic" or "body", the configuration file's spelling.
+var methodNames = []string{Basic: "basic", Body: "body", PrivateKeyJWT: "private_key_jwt", SecretJWT: "client_secret_jwt"}
+
+// String returns the configuration file's spelling: "basic", "body",
+// "private_key_jwt" or "client_secret_jwt".
 func (m Method) String() string {
-	switch m {
-	case Basic:
-		return "basic"
-	case Body:
-		return "body"
+	if m >= 0 && int(m) < len(methodNames) {
+		return methodNames[m]
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
 }
 
-// ParseMethod reads "basic" or "body", in any case.
+// ParseMethod reads a method by its String, in any case.
 func ParseMethod(s string) (Method, error) {
-	switch strings.ToLower(s) {
-	case "basic":
-		return Basic, nil
-	case "body":
-		return Body, nil
+	for m, name := range methodNames {
+		if strings.EqualFold(s, name) {
+			return Method(m), nil
+		}
 	}
-	return 0, fmt.Errorf("credentials: unknown authentication method %q (want \"basic\" or \"body\")", s)
+	return 0, fmt.Errorf("credentials: unknown authentication method %q (want \"basic\", \"body\", \"private_key_jwt\" or \"client_secret_jwt\")", s)
 }
 
-func (m Method) authStyle() (oauth2.AuthStyle, error) {
+// clientAuth is the method in clientauth's terms; 0 (no method) for one
+// it does not know, which clientauth refuses. Never AuthStyleAutoDetect: it
+// would send the secret a second way after the first one failed.
+func (m Method) clientAuth() clientauth.Method {
 	switch m {
 	case Basic:
-		return oauth2.AuthStyleInHeader, nil
+		return clientauth.SecretBasic
 	case Body:
-		return oauth2.AuthStyleInParams, nil
+		return clientauth.SecretPost
+	case PrivateKeyJWT:
+		return clientauth.PrivateKeyJWT
+	case SecretJWT:
+		return clientauth.SecretJWT
 	}
-	// Never fall back to AuthStyleAutoDetect: it would send the secret a
-	// second way after the first one failed.
-	return 0, fmt.Errorf("unknown authentication method %v", m)
+	return 0
 }
 
 // Credential is one named client-credentials credential.
@@ -79,14 +89,19 @@ type Credential struct {
 	TokenEndpoint string // absolute http(s) URL
 	Scopes        string // space-delimited, case-sensitive; sent as given
 	Method        Method
+	Key           *clientauth.KeyFile // PrivateKeyJWT
 }
 
 const redacted = "REDACTED"
 
 // String describes the credential with its secret redacted.
 func (c Credential) String() string {
-	return fmt.Sprintf("credential %q (client_id %q, client_secret %s, token_endpoint %q, scopes %q, authentication_method %v)",
+	s := fmt.Sprintf("credential %q (client_id %q, client_secret %s, token_endpoint %q, scopes %q, authentication_method %v",
 		c.Name, c.ClientID, redacted, c.TokenEndpoint, c.Scopes, c.Method)
+	if c.Key != nil {
+		s += fmt.Sprintf(", key %v", c.Key.Key())
+	}
+	return s + ")"
 }
 
 // Format makes every fmt verb, %#v and %d included, print String: the
@@ -104,39 +119,54 @@ func (c Credential) LogValue() slog.Value {
 		slog.String("token_endpoint", c.TokenEndpoint),
 		slog.String("scopes", c.Scopes),
 		slog.String("authentication_method", c.Method.String()),
+		slog.Any("client_assertion_key", c.Key),
 	)
 }
 
-// config checks c and turns it into the x/oauth2 configuration. The
+func (c Credential) client() clientauth.Client {
+	return clientauth.Client{ID: c.ClientID, Method: c.Method.clientAuth(), Secret: c.ClientSecret, Key: c.Key}
+}
+
+// check reports what keeps c from making a token request. The
 // configuration file is validated elsewhere; checking again here keeps a
 // zero or half-filled Credential from sending anything.
-func (c Credential) config() (*clientcredentials.Config, error) {
+func (c Credential) check() error {
 	var problems []string
-	if c.ClientID == "" {
-		problems = append(problems, "client_id is empty")
-	}
-	if c.ClientSecret == "" {
-		problems = append(problems, "client_secret is empty")
+	if c.Method.clientAuth() == 0 {
+		problems = append(problems, fmt.Sprintf("unknown authentication method %v", c.Method))
+	} else if err := c.client().Check(); err != nil {
+		problems = append(problems, strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if u, err := url.Parse(c.TokenEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problems = append(problems, fmt.Sprintf("token_endpoint %q is not an absolute http(s) URL", c.TokenEndpoint))
 	}
-	style, err := c.Method.authStyle()
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
 	if len(problems) > 0 {
-		return nil, errors.New("incomplete credential: " + strings.Join(problems, "; "))
+		return errors.New("incomplete credential: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// config turns c into the x/oauth2 configuration of one token request:
+// with an assertion method, it carries a fresh assertion in EndpointParams
+// and no secret.
+func (c Credential) config() (*clientcredentials.Config, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	auth, err := c.client().Request(c.TokenEndpoint)
+	if err != nil {
+		return nil, err
 	}
 	return &clientcredentials.Config{
 		ClientID:     c.ClientID,
-		ClientSecret: c.ClientSecret,
+		ClientSecret: auth.ClientSecret,
 		TokenURL:     c.TokenEndpoint,
 		// x/oauth2 joins Scopes with single spaces, so a well-formed
 		// scope string (RFC 6749 §3.3: tokens separated by one space)
 		// goes out byte for byte; stray whitespace, which the RFC does
 		// not allow, is normalised away.
-		Scopes:    strings.Fields(c.Scopes),
-		AuthStyle: style,
+		Scopes:         strings.Fields(c.Scopes),
+		AuthStyle:      auth.AuthStyle,
+		EndpointParams: auth.Params,
 	}, nil
 }

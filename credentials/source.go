@@ -92,7 +92,7 @@ func NewSourceWithOptions(c Credential, client *http.Client, o SourceOptions) *S
 		fetchTimeout:    o.FetchTimeout,
 		now:             o.Now,
 	}
-	if _, err := c.config(); err != nil {
+	if err := c.check(); err != nil {
 		s.bad = err
 	}
 	if s.defaultLifetime <= 0 {

@@ -2,14 +2,13 @@ package provider
 
 import (
 	"context"
+	"github.com/oidcgate/oidcgate/clientauth"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // spaced writes a thumbprint as Windows' certificate dialog shows it: upper
@@ -84,7 +83,7 @@ func TestFindCertificates(t *testing.T) {
 func TestStoreNew(t *testing.T) {
 	signing1, _ := fixtureCert(t, "signing1.pem")
 	o := Options{
-		Kind: Store, ClientID: "client-1", TokenAuthStyle: oauth2.AuthStyleInHeader,
+		Kind: Store, ClientID: "client-1", ClientSecret: "secret-1", TokenAuth: clientauth.SecretBasic,
 		Issuer: "https://op.example.com", AuthorizationURL: "https://op.example.com/authorize", TokenURL: "https://op.example.com/token",
 		Certificates: []Certificate{
 			{Name: "first", FindType: "FindByThumbprint", FindValue: signing1, Location: fixtures + "store"},

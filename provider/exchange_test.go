@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/oidcgate/oidcgate/clientauth"
 	"io"
 	"net/http"
 	"net/url"
@@ -34,17 +37,17 @@ func TestExchange(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		style      oauth2.AuthStyle
+		method     clientauth.Method
 		wantBasic  bool
 		wantSecret string // client_secret in the body
 	}{
-		{"client_secret_basic", oauth2.AuthStyleInHeader, true, ""},
-		{"client_secret_post", oauth2.AuthStyleInParams, false, "a client secret"},
+		{"client_secret_basic", clientauth.SecretBasic, true, ""},
+		{"client_secret_post", clientauth.SecretPost, false, "a client secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := op.options(JWKS)
-			o.TokenAuthStyle = tt.style
+			o.TokenAuth = tt.method
 			p := newProvider(t, o)
 			tok, err := p.Exchange(context.Background(), "code-1", "verifier-1", "https://rp.example.com/cb")
 			if err != nil {
@@ -159,4 +162,68 @@ func TestUserInfo(t *testing.T) {
 			t.Errorf("UserInfo(no endpoint) = %v; want ErrNoUserInfo", err)
 		}
 	})
+}
+
+// TestExchangeAssertion checks what goes over the wire with an assertion:
+// client_id, client_assertion_type and a client_assertion for the token
+// URL, and never a secret, in the body or in a header.
+func TestExchangeAssertion(t *testing.T) {
+	op := newFakeOP(t)
+	var form url.Values
+	var header http.Header
+	op.token = func(w http.ResponseWriter, r *http.Request) {
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		r.ParseForm()
+		form, header = r.PostForm, r.Header.Clone()
+		writeJSON(w, map[string]any{"access_token": "at-1", "token_type": "Bearer", "id_token": "id-1"})
+	}
+	key, err := clientauth.OpenKeyFile(clientauth.KeyFileOptions{KeyFile: "../testdata/clientauth/rsa.key", CertificateFile: "../testdata/clientauth/rsa.crt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		method clientauth.Method
+		key    *clientauth.KeyFile
+		alg    jose.SignatureAlgorithm
+	}{
+		{"private_key_jwt", clientauth.PrivateKeyJWT, key, jose.RS256},
+		{"client_secret_jwt", clientauth.SecretJWT, nil, jose.HS256},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := op.options(JWKS)
+			o.TokenAuth, o.AssertionKey = tt.method, tt.key
+			if _, err := newProvider(t, o).Exchange(context.Background(), "code-1", "verifier-1", "https://rp.example.com/cb"); err != nil {
+				t.Fatalf("Exchange() = %v", err)
+			}
+			op.mu.Lock()
+			defer op.mu.Unlock()
+			if h := header.Get("Authorization"); h != "" {
+				t.Errorf("Exchange() sent Authorization %q; want no header with an assertion", h)
+			}
+			if _, ok := form["client_secret"]; ok {
+				t.Errorf("Exchange() sent client_secret with an assertion")
+			}
+			if got := form.Get("client_id"); got != "client-1" {
+				t.Errorf("Exchange() sent client_id %q; want client-1", got)
+			}
+			if got := form.Get("client_assertion_type"); got != clientauth.AssertionType {
+				t.Errorf("client_assertion_type = %q; want %q", got, clientauth.AssertionType)
+			}
+			tok, err := jwt.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{tt.alg})
+			if err != nil {
+				t.Fatalf("client_assertion: %v", err)
+			}
+			var cl jwt.Claims
+			tok.UnsafeClaimsWithoutVerification(&cl)
+			if len(cl.Audience) != 1 || cl.Audience[0] != op.URL+"/token" || cl.Issuer != "client-1" {
+				t.Errorf("assertion claims = %+v; want iss client-1, aud the token URL", cl)
+			}
+			if strings.Contains(strings.Join(form["client_assertion"], ""), o.ClientSecret) {
+				t.Errorf("the assertion holds the secret")
+			}
+		})
+	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/oauth2"
+	"github.com/oidcgate/oidcgate/clientauth"
 )
 
 // TestNewcomerHints: the usual wrong discovery_uri, and a provider behind
@@ -44,7 +44,7 @@ func TestNewcomerHints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := Options{Kind: tt.kind, URL: tt.url, ClientID: "cora", TokenAuthStyle: oauth2.AuthStyleInHeader,
+			o := Options{Kind: tt.kind, URL: tt.url, ClientID: "cora", ClientSecret: "secret", TokenAuth: clientauth.SecretBasic,
 				Issuer: "https://op.example.com", AuthorizationURL: "https://op.example.com/a", TokenURL: "https://op.example.com/t",
 				HTTPClient: &http.Client{}}
 			ctx, cancel := context.WithCancel(context.Background())

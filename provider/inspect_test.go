@@ -70,7 +70,7 @@ func TestNewOptions(t *testing.T) {
 		{"no issuer without discovery", func(o *Options) { o.Issuer = "" }, "needs the issuer"},
 		{"no token URL without discovery", func(o *Options) { o.TokenURL = "" }, "needs the token URL"},
 		{"no client ID", func(o *Options) { o.ClientID = "" }, "client ID is empty"},
-		{"autodetected auth style", func(o *Options) { o.TokenAuthStyle = 0 }, "token auth style"},
+		{"no token endpoint authentication", func(o *Options) { o.TokenAuth = 0 }, "token endpoint authentication"},
 		{"Store without certificates", func(o *Options) { o.Kind = Store }, "at least one certificate"},
 	}
 	for _, tt := range tests {

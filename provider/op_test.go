@@ -11,8 +11,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"golang.org/x/oauth2"
 
+	"github.com/oidcgate/oidcgate/clientauth"
 	"github.com/oidcgate/oidcgate/internal/testcert"
 )
 
@@ -173,7 +173,7 @@ func (op *fakeOP) options(kind Kind) Options {
 		Kind:             kind,
 		ClientID:         "client-1",
 		ClientSecret:     "a client secret of at least sixty-four bytes, for HS256 to HS512!!",
-		TokenAuthStyle:   oauth2.AuthStyleInHeader,
+		TokenAuth:        clientauth.SecretBasic,
 		HTTPClient:       op.client,
 		Timeout:          2 * time.Second,
 		RetryMin:         10 * time.Millisecond,

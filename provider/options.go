@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/oauth2"
+	"github.com/oidcgate/oidcgate/clientauth"
 )
 
 // Kind says where the signing keys and the endpoints come from. The zero
@@ -64,10 +64,13 @@ type Options struct {
 	// override the discovered ones.
 	AuthorizationURL, TokenURL, EndSessionURL, UserInfoURL string
 
-	// TokenAuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.
-	// Autodetection is refused: it retries a failed token request with the
-	// secret sent the other way, which hides configuration mistakes.
-	TokenAuthStyle oauth2.AuthStyle
+	// TokenAuth is how the client authenticates at the token endpoint; the
+	// zero value is refused. x/oauth2's autodetection is never used: it
+	// retries a failed token request with the secret sent the other way,
+	// which hides configuration mistakes.
+	TokenAuth clientauth.Method
+	// AssertionKey signs the private_key_jwt assertions.
+	AssertionKey *clientauth.KeyFile
 
 	Certificates []Certificate // Store
 
@@ -107,6 +110,11 @@ var knownAlgorithms = []string{
 var hmacKeySize = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
 
 func isHMAC(alg string) bool { _, ok := hmacKeySize[alg]; return ok }
+
+// client is how the client authenticates at the token endpoint.
+func (o Options) client() clientauth.Client {
+	return clientauth.Client{ID: o.ClientID, Method: o.TokenAuth, Secret: o.ClientSecret, Key: o.AssertionKey, Now: o.Now}
+}
 
 // withDefaults returns a copy of o with defaults filled in; o is not changed.
 func (o Options) withDefaults() Options {
@@ -177,8 +185,8 @@ func (o Options) validate() error {
 	if o.ClientID == "" {
 		bad("provider: client ID is empty")
 	}
-	if o.TokenAuthStyle != oauth2.AuthStyleInHeader && o.TokenAuthStyle != oauth2.AuthStyleInParams {
-		bad("provider: token auth style must be in header (client_secret_basic) or in params (client_secret_post)")
+	if err := o.client().Check(); err != nil {
+		bad("provider: token endpoint authentication: %w", err)
 	}
 	for _, alg := range o.Algorithms {
 		switch {

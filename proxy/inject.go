@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -42,11 +43,11 @@ func (s *Server) credentialSources(cfg *config.Config, client *http.Client, cloc
 		}
 	}
 	sources := map[string]*credentials.Source{}
-	for _, c := range cfg.Credentials {
+	for i, c := range cfg.Credentials {
 		if !used[c.Name] {
 			continue
 		}
-		cred, err := CredentialFromConfig(c)
+		cred, err := CredentialFromConfig(i, c, s.log)
 		if err != nil {
 			return nil, fmt.Errorf("credentials %q: %w", c.Name, err)
 		}
@@ -72,12 +73,18 @@ func (s *Server) credentialSources(cfg *config.Config, client *http.Client, cloc
 	return sources, nil
 }
 
-// CredentialFromConfig turns a [[credentials]] entry into what the
-// credentials package takes.
-func CredentialFromConfig(c config.Credential) (credentials.Credential, error) {
+// CredentialFromConfig turns [[credentials]] entry i into what the
+// credentials package takes, opening its private_key_jwt key pair; reloads
+// of it are logged to log (nil: not logged).
+func CredentialFromConfig(i int, c config.Credential, log *slog.Logger) (credentials.Credential, error) {
 	m, err := credentials.ParseMethod(string(c.AuthenticationMethod))
 	if err != nil {
 		return credentials.Credential{}, err
 	}
-	return credentials.Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenEndpoint: c.TokenEndpoint, Scopes: c.Scopes.String(), Method: m}, nil
+	key, err := clientKey(fmt.Sprintf("credentials[%d] (%s)", i, c.Name), m == credentials.PrivateKeyJWT,
+		c.ClientAssertionKeyFile, c.ClientAssertionCertificateFile, c.ClientAssertionAlg, log)
+	if err != nil {
+		return credentials.Credential{}, err
+	}
+	return credentials.Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenEndpoint: c.TokenEndpoint, Scopes: c.Scopes.String(), Method: m, Key: key}, nil
 }

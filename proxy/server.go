@@ -20,7 +20,6 @@ import (
 	"github.com/oidcgate/oidcgate/credentials"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
-	"golang.org/x/oauth2"
 )
 
 // Options are what New needs beyond the configuration file.
@@ -80,7 +79,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	m := newMetrics(o.Version)
 	s := &Server{errorWriter: errorWriter{log}, log: log, metrics: m, noSite: m.siteCounters(""), buffers: &bufferPool{}}
 
-	prov, err := provider.New(ctx, s.providerOptions(o, outbound))
+	po, err := s.providerOptions(o, outbound)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := provider.New(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
 	}
@@ -106,8 +109,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 // providerOptions are ProviderOptions with the clock and forced-refresh
 // interval of o, and every fetch counted and failed ones logged.
-func (s *Server) providerOptions(o Options, outbound *http.Client) provider.Options {
-	po := ProviderOptions(o.Config, outbound)
+func (s *Server) providerOptions(o Options, outbound *http.Client) (provider.Options, error) {
+	po, err := ProviderOptions(o.Config, outbound, s.log)
+	if err != nil {
+		return provider.Options{}, err
+	}
 	po.ForcedRefreshMinInterval = o.ForcedKeyRefresh
 	po.Now = o.Clock
 	po.OnFetch = func(source string, err error) {
@@ -118,7 +124,7 @@ func (s *Server) providerOptions(o Options, outbound *http.Client) provider.Opti
 		}
 		s.log.Debug("provider fetch", "source", source)
 	}
-	return po
+	return po, nil
 }
 
 // addSites builds the sites, each with its session store (one shared by
@@ -283,12 +289,15 @@ func (s *Server) Ready() error { return s.auth.provider.Ready() }
 // Provider exposes the provider for the admin endpoints and `check -online`.
 func (s *Server) Provider() *provider.Provider { return s.auth.provider }
 
-// ProviderOptions maps [openid_connect] to the provider package's options.
-func ProviderOptions(cfg *config.Config, client *http.Client) provider.Options {
+// ProviderOptions maps [openid_connect] to the provider package's options,
+// opening the private_key_jwt key pair; reloads of it are logged to log
+// (nil: not logged).
+func ProviderOptions(cfg *config.Config, client *http.Client, log *slog.Logger) (provider.Options, error) {
 	oc := cfg.OpenIDConnect
-	style := oauth2.AuthStyleInHeader
-	if oc.TokenRequestAuthorizationMethod == config.ClientSecretPost {
-		style = oauth2.AuthStyleInParams
+	key, err := clientKey("openid_connect", oc.TokenRequestAuthorizationMethod == config.PrivateKeyJWT,
+		oc.ClientAssertionKeyFile, oc.ClientAssertionCertificateFile, oc.ClientAssertionAlg, log)
+	if err != nil {
+		return provider.Options{}, fmt.Errorf("openid_connect: %w", err)
 	}
 	var certs []provider.Certificate
 	for _, c := range oc.IdentityProviderCertificates {
@@ -304,12 +313,13 @@ func ProviderOptions(cfg *config.Config, client *http.Client) provider.Options {
 		AuthorizationURL: oc.Authority,
 		TokenURL:         oc.TokenEndpoint,
 		EndSessionURL:    oc.LogoutEndpoint,
-		TokenAuthStyle:   style,
+		TokenAuth:        tokenAuth(oc.TokenRequestAuthorizationMethod),
+		AssertionKey:     key,
 		Certificates:     certs,
 		HTTPClient:       client,
 		Timeout:          cfg.Limits.OutboundTimeout.Duration,
 		ClockSkew:        clockSkew(oc.ClockSkew.Duration),
-	}
+	}, nil
 }
 
 // clockSkew maps clock_skew to the provider's option, where 0 means the

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,12 +64,12 @@ func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return 2
 	}
-	cc, ok := cfg.Credential(name)
-	if !ok {
+	i := slices.IndexFunc(cfg.Credentials, func(cc config.Credential) bool { return cc.Name == name })
+	if i < 0 {
 		fmt.Fprintf(stderr, "oidcgate credentials validate: %s has no credential named %q; %s\n", *path, name, configuredNames(cfg))
 		return 2
 	}
-	c, err := credentialFromConfig(cc)
+	c, err := proxy.CredentialFromConfig(i, cfg.Credentials[i], nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "oidcgate credentials validate: credential %q: %v\n", name, err)
 		return 2
@@ -76,7 +77,7 @@ func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	// The system roots plus SSL_CERT_FILE, SSL_CERT_DIR and the entry's
 	// ca_file; HTTPS_PROXY is honoured.
-	client := proxy.OutboundClient(*timeout, cc.RootCAs)
+	client := proxy.OutboundClient(*timeout, cfg.Credentials[i].RootCAs)
 	res, err := credentials.Validate(ctx, c, client)
 	if err != nil {
 		fmt.Fprintf(stderr, "credential %q: %v\n", name, err)
@@ -95,12 +96,6 @@ func configuredNames(cfg *config.Config) string {
 		quoted[i] = fmt.Sprintf("%q", cr.Name)
 	}
 	return "configured: " + strings.Join(quoted, ", ")
-}
-
-// credentialFromConfig turns the file's [[credentials]] entry into what the
-// credentials package takes.
-func credentialFromConfig(cc config.Credential) (credentials.Credential, error) {
-	return proxy.CredentialFromConfig(cc)
 }
 
 // describe says what the token endpoint granted, spelling out what it left

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/credentials"
+	"github.com/oidcgate/oidcgate/proxy"
 )
 
 const (
@@ -298,7 +299,7 @@ func TestCredentialFromConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.method), func(t *testing.T) {
 			cc := config.Credential{Name: "mail", ClientID: "app", ClientSecret: credTestSecret, TokenEndpoint: "https://login.example.com/token", Scopes: config.Scopes{"a", "B"}, AuthenticationMethod: tt.method}
-			got, err := credentialFromConfig(cc)
+			got, err := proxy.CredentialFromConfig(0, cc, nil)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("credentialFromConfig(%v) error = %v; want error %v", tt.method, err, tt.wantErr)
 			}

@@ -22,7 +22,12 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 	defer cancel()
 	client := proxy.OutboundClient(cfg.Limits.OutboundTimeout.Duration, cfg.OpenIDConnect.RootCAs)
 
-	p, err := provider.New(ctx, proxy.ProviderOptions(cfg, client))
+	po, err := proxy.ProviderOptions(cfg, client, nil)
+	if err != nil {
+		fmt.Fprintf(stdout, "provider: %v\n", err)
+		return 1
+	}
+	p, err := provider.New(ctx, po)
 	if err != nil {
 		fmt.Fprintln(stdout, err) // provider errors name themselves
 		return 1
@@ -50,8 +55,8 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 
-	for _, cc := range cfg.Credentials {
-		c, err := proxy.CredentialFromConfig(cc)
+	for i, cc := range cfg.Credentials {
+		c, err := proxy.CredentialFromConfig(i, cc, nil)
 		if err == nil {
 			var res credentials.Result
 			if res, err = credentials.Validate(ctx, c, proxy.OutboundClient(cfg.Limits.OutboundTimeout.Duration, cc.RootCAs)); err == nil {

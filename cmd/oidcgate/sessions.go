@@ -104,7 +104,11 @@ func providerIssuer(ctx context.Context, cfg *config.Config) (string, error) {
 		return iss, nil
 	}
 	client := &http.Client{Timeout: cfg.Limits.OutboundTimeout.Duration}
-	p, err := provider.New(ctx, proxy.ProviderOptions(cfg, client))
+	po, err := proxy.ProviderOptions(cfg, client, nil)
+	if err != nil {
+		return "", err
+	}
+	p, err := provider.New(ctx, po)
 	if err != nil {
 		return "", err
 	}
