@@ -49,7 +49,10 @@ type setup struct {
 	rules        string // TOML of [[authentication.claims]] blocks
 	algs         string // TOML array
 	extra        string // more TOML appended
-	opOptions    fakeop.Options
+	oidcExtra    string // more [openid_connect] keys
+	// extraFor returns more TOML appended after extra, made knowing the OP.
+	extraFor  func(op *fakeoptest.OP) string
+	opOptions fakeop.Options
 
 	kind        string // discovery_kind; "" = OpenIdDiscoveryDocument
 	validIssuer string // valid_issuer; without discovery "" means the OP's issuer
@@ -160,6 +163,7 @@ func (g *gate) configTOML(s setup) string {
 	}
 	fmt.Fprintf(&b, "client_id = %q\nclient_secret = %q\n", testClientID, secret)
 	fmt.Fprintf(&b, "token_request_authorization_method = %q\n", s.tokenAuth)
+	b.WriteString(s.oidcExtra)
 	if s.authMethod != "" {
 		fmt.Fprintf(&b, "authorization_request_http_method = %q\n", s.authMethod)
 	}
@@ -193,6 +197,9 @@ func (g *gate) configTOML(s setup) string {
 		fmt.Fprintf(&b, "[[sites]]\nname = %q\nbase_url = %q\nupstream = %q\n", name, g.url+"/"+name+"/", g.backend.URL+"/"+strings.ToLower(name)+"/")
 	}
 	b.WriteString(s.extra)
+	if s.extraFor != nil {
+		b.WriteString(s.extraFor(g.op))
+	}
 	return b.String()
 }
 
