@@ -31,6 +31,8 @@ commands:
   sessions revoke [-config FILE] (-subject SUB [-issuer ISS] | -all)
                                           end sessions on every replica
   genkey                                  print a new random cookie key
+  gencert -out DIR [-subject DN] [-days N] [-ec]
+                                          make a key pair for private_key_jwt
   demo                                    try oidcgate on this machine
   version                                 print version information
   healthcheck [-url URL]                  probe an admin endpoint (for container health checks)
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = sessionsCmd
 	case "genkey":
 		cmd = genkeyCmd
+	case "gencert":
+		cmd = gencertCmd
 	case "demo":
 		cmd = demoCmd
 	case "version":
