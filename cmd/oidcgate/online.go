@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidcgate/oidcgate/clientauth"
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/credentials"
 	"github.com/oidcgate/oidcgate/provider"
@@ -54,10 +55,12 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
+	describeClientKey(stdout, "openid_connect", po.AssertionKey)
 
 	for i, cc := range cfg.Credentials {
 		c, err := proxy.CredentialFromConfig(i, cc, nil)
 		if err == nil {
+			describeClientKey(stdout, fmt.Sprintf("credential %q", cc.Name), c.Key)
 			var res credentials.Result
 			if res, err = credentials.Validate(ctx, c, proxy.OutboundClient(cfg.Limits.OutboundTimeout.Duration, cc.RootCAs)); err == nil {
 				fmt.Fprintf(stdout, "credential %q: OK — %s\n", cc.Name, describe(res, c.Scopes))
@@ -71,6 +74,24 @@ func checkOnline(ctx context.Context, cfg *config.Config, stdout io.Writer) int 
 	}
 	fmt.Fprintln(stdout, "online check passed")
 	return 0
+}
+
+// describeClientKey says what the provider must hold to accept the
+// private_key_jwt assertions signed by f, and warns of a certificate that
+// expires within a month. Nothing of the private key is printed.
+func describeClientKey(w io.Writer, who string, f *clientauth.KeyFile) {
+	if f == nil {
+		return
+	}
+	k := f.Key()
+	fmt.Fprintf(w, "%s: private_key_jwt, %s; the provider must hold this client's public key:\n", who, k.Algorithm())
+	if c := k.Certificate(); c != nil {
+		fmt.Fprintf(w, "    certificate thumbprint %s (x5t %s), %q, expires %s\n", k.Thumbprint(), k.X5T(), c.Subject.String(), c.NotAfter.UTC().Format(time.DateOnly))
+		if left := time.Until(c.NotAfter); left < 30*24*time.Hour {
+			defer fmt.Fprintf(w, "warning: %s: the client assertion certificate expires in %d day(s): make a new pair (oidcgate gencert), register its certificate, then replace the files\n", who, int(left.Hours()/24))
+		}
+	}
+	fmt.Fprintf(w, "    kid %s (RFC 7638 thumbprint of the public key)\n", k.KeyID())
 }
 
 func orNone(s string) string {

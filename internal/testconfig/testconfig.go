@@ -22,6 +22,8 @@ type Options struct {
 	DiscoveryURL           string // an OpenID discovery document
 	ClientID, ClientSecret string
 	TokenAuth              string // default "client_secret_basic"
+	// AssertionKeyFile and AssertionCertificateFile: private_key_jwt's pair.
+	AssertionKeyFile, AssertionCertificateFile string
 	AuthorizationMethod    string // "GET" or "POST"; default: oidcgate's (POST)
 
 	Keys     []string // [session] keys
@@ -53,6 +55,8 @@ func (o Options) TOML() string {
 	line("client_id", o.ClientID)
 	line("client_secret", o.ClientSecret)
 	line("token_request_authorization_method", or(o.TokenAuth, "client_secret_basic"))
+	line("client_assertion_key_file", o.AssertionKeyFile)
+	line("client_assertion_certificate_file", o.AssertionCertificateFile)
 	line("authorization_request_http_method", o.AuthorizationMethod)
 	b.WriteString("\n[session]\n")
 	if len(o.Keys) > 0 {
