@@ -44,7 +44,9 @@ type GateOptions struct {
 
 	DiscoveryURL               string
 	ClientID, ClientSecret     string
-	TokenAuthMethod            string   // client_secret_basic | client_secret_post
+	TokenAuthMethod            string   // client_secret_basic | client_secret_post | private_key_jwt
+	AssertionKeyFile           string   // private_key_jwt: client_assertion_key_file
+	AssertionCertificateFile   string   // optional: client_assertion_certificate_file
 	AuthorizationRequestMethod string   // GET | POST; empty: the key is left out (default POST)
 	ResponseMode               string   // query | form_post; empty: left out (default query)
 	Algorithms                 []string // empty: RS256 and ES256
@@ -116,9 +118,17 @@ func (o GateOptions) TOML() string {
 	kv("discovery_kind", "OpenIdDiscoveryDocument")
 	kv("discovery_uri", o.DiscoveryURL)
 	kv("client_id", o.ClientID)
-	kv("client_secret", o.ClientSecret)
+	if o.ClientSecret != "" {
+		kv("client_secret", o.ClientSecret)
+	}
 	kv("scopes", []string{"openid", "profile", "email"})
 	kv("token_request_authorization_method", o.TokenAuthMethod)
+	if o.AssertionKeyFile != "" {
+		kv("client_assertion_key_file", o.AssertionKeyFile)
+	}
+	if o.AssertionCertificateFile != "" {
+		kv("client_assertion_certificate_file", o.AssertionCertificateFile)
+	}
 	if o.AuthorizationRequestMethod != "" {
 		kv("authorization_request_http_method", o.AuthorizationRequestMethod)
 	}

@@ -48,8 +48,10 @@ const (
 // OPClient is one client registered at the provider.
 type OPClient struct {
 	ID                     string   `json:"client_id"`
-	Secret                 string   `json:"client_secret"`
-	AuthMethod             string   `json:"token_endpoint_auth_method"` // client_secret_basic | client_secret_post
+	Secret                 string   `json:"client_secret,omitempty"`
+	AuthMethod             string   `json:"token_endpoint_auth_method"` // client_secret_basic | client_secret_post | private_key_jwt
+	// JWKS: private_key_jwt's registered public keys.
+	JWKS *jose.JSONWebKeySet `json:"jwks,omitempty"`
 	RedirectURIs           []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"` // RS256 (default) | ES256
@@ -85,7 +87,7 @@ type OPEvent struct {
 	Event            string `json:"event"` // listening | token | login | end_session
 	Issuer           string `json:"issuer,omitempty"`
 	ClientID         string `json:"client_id,omitempty"`
-	AuthMethod       string `json:"auth_method,omitempty"`       // token: client_secret_basic | client_secret_post | both joined by "+" | none
+	AuthMethod       string `json:"auth_method,omitempty"`       // token: client_secret_basic | client_secret_post | private_key_jwt | client_secret_jwt | several joined by "+" | none
 	RegisteredMethod string `json:"registered_method,omitempty"` // token: the client's registered method
 	GrantType        string `json:"grant_type,omitempty"`
 	Status           int    `json:"status,omitempty"`

@@ -12,7 +12,8 @@
 //     "conform_id_token_claims": false, // true: email/profile claims only from userinfo
 //     "clients": [{ "client_id", "client_secret", "token_endpoint_auth_method",
 //                   "redirect_uris", "post_logout_redirect_uris",
-//                   "id_token_signed_response_alg" }]
+//                   "id_token_signed_response_alg",
+//                   "jwks" }]   // private_key_jwt: the client's public keys
 //   }
 //
 // stdout carries one JSON object per line, for the tests to assert on:
@@ -72,6 +73,16 @@ ${error ? `<p id="error" role="alert">${escape(error)}</p>` : ''}
 <button id="signin" type="submit">Sign in</button>
 </form>
 <p><small>oidc-provider test instance, for oidcgate's end-to-end tests only.</small></p>`);
+}
+
+// assertionMethod names a client assertion's method by its header's alg.
+function assertionMethod(assertion) {
+  try {
+    const { alg } = JSON.parse(Buffer.from(String(assertion).split('.')[0], 'base64url').toString('utf8'));
+    return String(alg).startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
+  } catch {
+    return 'client_assertion';
+  }
 }
 
 const clients = config.clients.map((c) => ({
@@ -156,6 +167,7 @@ ${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><butto
     const methods = [];
     if (/^basic /i.test(ctx.get('authorization'))) methods.push('client_secret_basic');
     if (ctx.oidc.body?.client_secret !== undefined) methods.push('client_secret_post');
+    if (ctx.oidc.body?.client_assertion !== undefined) methods.push(assertionMethod(ctx.oidc.body.client_assertion));
     event({
       event: 'token',
       client_id: ctx.oidc.client?.clientId ?? ctx.oidc.body?.client_id,
