@@ -50,11 +50,11 @@ type OPClient struct {
 	ID                     string   `json:"client_id"`
 	Secret                 string   `json:"client_secret,omitempty"`
 	AuthMethod             string   `json:"token_endpoint_auth_method"` // client_secret_basic | client_secret_post | private_key_jwt
-	// JWKS: private_key_jwt's registered public keys.
-	JWKS *jose.JSONWebKeySet `json:"jwks,omitempty"`
 	RedirectURIs           []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"` // RS256 (default) | ES256
+
+	JWKS *jose.JSONWebKeySet `json:"jwks,omitempty"` // private_key_jwt: the client's public keys
 }
 
 // BasicClient is registered for client_secret_basic; its ID tokens are RS256.

@@ -24,7 +24,7 @@ type Options struct {
 	TokenAuth              string // default "client_secret_basic"
 	// AssertionKeyFile and AssertionCertificateFile: private_key_jwt's pair.
 	AssertionKeyFile, AssertionCertificateFile string
-	AuthorizationMethod    string // "GET" or "POST"; default: oidcgate's (POST)
+	AuthorizationMethod                        string // "GET" or "POST"; default: oidcgate's (POST)
 
 	Keys     []string // [session] keys
 	Lifetime string   // default "8h"
