@@ -284,10 +284,24 @@ func TestKeyFileReloads(t *testing.T) {
 	}
 }
 
-func TestOpenKeyFileNamesTheFile(t *testing.T) {
-	_, err := OpenKeyFile(KeyFileOptions{KeyFile: "/nonexistent/client.key"})
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/client.key") {
-		t.Errorf("OpenKeyFile(missing) = %v; want an error naming the file", err)
+func TestLoadKeyRefusesOddFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.key")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("A"), 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, file, want string }{
+		{"missing", "/nonexistent/client.key", "/nonexistent/client.key"},
+		{"a device", "/dev/zero", "not a regular file"},
+		{"a directory", t.TempDir(), "not a regular file"},
+		{"too large", big, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := OpenKeyFile(KeyFileOptions{KeyFile: tt.file})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("OpenKeyFile(%s) = %v; want an error containing %q", tt.file, err, tt.want)
+			}
+		})
 	}
 }
 

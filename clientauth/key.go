@@ -57,17 +57,43 @@ func problem(part, format string, a ...any) error {
 // valid at now. alg is RS256 or PS256 for an RSA key, ES256 for a P-256
 // key; "" picks RS256 or ES256.
 func LoadKey(keyFile, certFile, alg string, now time.Time) (*Key, error) {
-	keyPEM, err := os.ReadFile(keyFile)
+	keyPEM, err := readPEM(keyFile)
 	if err != nil {
 		return nil, problem("key", "%w", err)
 	}
 	var certPEM []byte
 	if certFile != "" {
-		if certPEM, err = os.ReadFile(certFile); err != nil {
+		if certPEM, err = readPEM(certFile); err != nil {
 			return nil, problem("certificate", "%w", err)
 		}
 	}
 	return ParseKey(keyPEM, certPEM, alg, now)
+}
+
+// maxPEMFile bounds a key or certificate file: a PEM key or certificate
+// chain is a few kilobytes, and a path such as /dev/zero must not hang the
+// start.
+const maxPEMFile = 1 << 20
+
+func readPEM(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPEMFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a PEM key or certificate", name, maxPEMFile)
+	}
+	return data, nil
 }
 
 // ParseKey is LoadKey on the files' contents; certPEM may be nil.

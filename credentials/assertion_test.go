@@ -58,6 +58,9 @@ func TestValidateWithAssertion(t *testing.T) {
 		{"private_key_jwt PS256", PrivateKeyJWT, clientauth.KeyFileOptions{KeyFile: keys + "rsa.key", Alg: "PS256"}, fakeop.PrivateKeyJWT, []string{"rsa"}, ""},
 		{"private_key_jwt ES256", PrivateKeyJWT, clientauth.KeyFileOptions{KeyFile: keys + "ec.key", CertificateFile: keys + "ec.crt"}, fakeop.PrivateKeyJWT, []string{"ec"}, ""},
 		{"client_secret_jwt", SecretJWT, clientauth.KeyFileOptions{}, fakeop.ClientSecretJWT, nil, ""},
+		// A secret left in the file is never sent along: the provider
+		// refuses an assertion with a secret beside it.
+		{"private_key_jwt with a secret configured too", PrivateKeyJWT, clientauth.KeyFileOptions{KeyFile: keys + "rsa.key"}, fakeop.PrivateKeyJWT, []string{"rsa"}, ""},
 		{"key not registered", PrivateKeyJWT, clientauth.KeyFileOptions{KeyFile: keys + "ec.key", CertificateFile: keys + "ec.crt"}, fakeop.PrivateKeyJWT, []string{"rsa"}, "invalid_client"},
 		{"provider wants a secret", PrivateKeyJWT, clientauth.KeyFileOptions{KeyFile: keys + "rsa.key"}, fakeop.ClientSecretPost, []string{"rsa"}, "invalid_client"},
 	}
@@ -65,9 +68,10 @@ func TestValidateWithAssertion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			op := assertionOP(t, tt.opAuth, tt.opKeys...)
 			c := Credential{Name: "mail", ClientID: "mail-app", TokenEndpoint: op.Endpoints().Token, Scopes: "https://outlook.office365.com/.default", Method: tt.method}
-			if tt.method == SecretJWT {
+			if tt.method == SecretJWT || tt.name == "private_key_jwt with a secret configured too" {
 				c.ClientSecret = assertionSecret
-			} else {
+			}
+			if tt.method == PrivateKeyJWT {
 				c.Key = openKeyFile(t, tt.key)
 			}
 			res, err := Validate(context.Background(), c, op.Client())

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/oidcgate/oidcgate/clientauth"
 	"github.com/oidcgate/oidcgate/config"
@@ -32,7 +33,7 @@ func clientKey(key string, withKey bool, keyFile, certFile, alg string, log *slo
 	if !withKey {
 		return nil, nil
 	}
-	return clientauth.OpenKeyFile(clientauth.KeyFileOptions{
+	f, err := clientauth.OpenKeyFile(clientauth.KeyFileOptions{
 		KeyFile: keyFile, CertificateFile: certFile, Alg: alg,
 		OnReload: func(err error) {
 			switch {
@@ -44,4 +45,12 @@ func clientKey(key string, withKey bool, keyFile, certFile, alg string, log *slo
 			}
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	if c := f.Key().Certificate(); c != nil && log != nil && time.Until(c.NotAfter) < 30*24*time.Hour {
+		log.Warn(key+": the client assertion certificate expires soon: make a new pair (oidcgate gencert), register its certificate, then replace the files",
+			"certificate_file", certFile, "not_after", c.NotAfter.UTC().Format(time.RFC3339), "thumbprint", f.Key().Thumbprint())
+	}
+	return f, nil
 }
