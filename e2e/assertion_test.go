@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/x509/pkix"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/oidcgate/oidcgate/clientauth"
+	"github.com/oidcgate/oidcgate/credentials"
 )
 
 // KeyClientID is registered for private_key_jwt, with a public key and no
@@ -76,7 +78,8 @@ func TestPrivateKeyJWT(t *testing.T) {
 		Cert: cert,
 		Clients: []OPClient{{
 			ID: KeyClientID, AuthMethod: "private_key_jwt", RedirectURIs: redirects, IDTokenAlg: "RS256",
-			JWKS: &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{registered.PublicJWK()}},
+			JWKS:       &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{registered.PublicJWK()}},
+			GrantTypes: []string{"authorization_code", "client_credentials"},
 		}},
 	})
 	for _, g := range gates {
@@ -116,6 +119,47 @@ func TestPrivateKeyJWT(t *testing.T) {
 		got := op.TokenRequests()[tokens:]
 		if len(got) != 1 || got[0].AuthMethod != "private_key_jwt" || got[0].Status != http.StatusUnauthorized {
 			t.Errorf("token requests = %+v; want one private_key_jwt request refused with 401", got)
+		}
+	})
+
+	tokenURL := op.Issuer + "/token" // oidc-provider's route
+	key, err := clientauth.OpenKeyFile(clientauth.KeyFileOptions{KeyFile: keyFile, CertificateFile: certFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("credential", func(t *testing.T) {
+		tokens := len(op.TokenRequests())
+		c := credentials.Credential{Name: "mail", ClientID: KeyClientID, TokenEndpoint: tokenURL, Scopes: "openid", Method: credentials.PrivateKeyJWT, Key: key}
+		res, err := credentials.Validate(context.Background(), c, op.HTTPClient())
+		if err != nil || res.TokenType != "Bearer" {
+			t.Fatalf("credentials.Validate() = %+v, %v; want a Bearer token", res, err)
+		}
+		got := op.TokenRequests()[tokens:]
+		if len(got) != 1 || got[0].AuthMethod != "private_key_jwt" || got[0].GrantType != "client_credentials" || got[0].Status != http.StatusOK {
+			t.Errorf("token requests = %+v; want one client_credentials request by private_key_jwt", got)
+		}
+	})
+
+	// The provider takes each assertion once: oidcgate makes a new one for
+	// every token request.
+	t.Run("an assertion is good once", func(t *testing.T) {
+		req, err := clientauth.Client{ID: KeyClientID, Method: clientauth.PrivateKeyJWT, Key: key}.Request(tokenURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Params.Set("grant_type", "client_credentials")
+		var statuses []int
+		for range 2 {
+			resp, err := op.HTTPClient().PostForm(tokenURL, req.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			statuses = append(statuses, resp.StatusCode)
+		}
+		if statuses[0] != http.StatusOK || statuses[1] != http.StatusUnauthorized {
+			t.Errorf("the same assertion twice: %v; want 200 then 401", statuses)
 		}
 	})
 }

@@ -54,7 +54,8 @@ type OPClient struct {
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"` // RS256 (default) | ES256
 
-	JWKS *jose.JSONWebKeySet `json:"jwks,omitempty"` // private_key_jwt: the client's public keys
+	JWKS       *jose.JSONWebKeySet `json:"jwks,omitempty"`        // private_key_jwt: the client's public keys
+	GrantTypes []string            `json:"grant_types,omitempty"` // default authorization_code only
 }
 
 // BasicClient is registered for client_secret_basic; its ID tokens are RS256.

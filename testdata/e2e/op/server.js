@@ -13,7 +13,8 @@
 //     "clients": [{ "client_id", "client_secret", "token_endpoint_auth_method",
 //                   "redirect_uris", "post_logout_redirect_uris",
 //                   "id_token_signed_response_alg",
-//                   "jwks" }]   // private_key_jwt: the client's public keys
+//                   "jwks",         // private_key_jwt: the client's public keys
+//                   "grant_types" } // default ["authorization_code"]
 //   }
 //
 // stdout carries one JSON object per line, for the tests to assert on:
@@ -138,6 +139,9 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
     },
     features: {
       devInteractions: { enabled: false },
+      // For clients registered with grant_types client_credentials: machine
+      // to machine tokens, as oidcgate's [[credentials]] request them.
+      clientCredentials: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         // Sign-out needs no click: the form is submitted with logout=yes, which
