@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"time"
@@ -130,6 +131,22 @@ func (c Client) assertion(tokenURL string) (string, error) {
 	}
 	return s, nil
 }
+
+// String describes c without the secret or the key.
+func (c Client) String() string {
+	s := fmt.Sprintf("client %q, %v", c.ID, c.Method)
+	if c.Secret != "" {
+		s += ", client_secret REDACTED"
+	}
+	if c.Key != nil {
+		s += fmt.Sprintf(", %v", c.Key)
+	}
+	return s
+}
+
+// Format makes every fmt verb print String: the default struct formatting
+// would print the secret.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 
 // LogValue implements slog.LogValuer without the secret or the key.
 func (c Client) LogValue() slog.Value {

@@ -318,6 +318,7 @@ func TestKeyNeverPrinted(t *testing.T) {
 	body := strings.Join(strings.Split(string(keyPEM), "\n")[1:3], "")
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", k), "%+v": fmt.Sprintf("%+v", k), "%#v": fmt.Sprintf("%#v", k), "%s": fmt.Sprintf("%s", k),
+		"file %#v": fmt.Sprintf("%#v REDACTED", f), "client %+v": fmt.Sprintf("%+v REDACTED", c),
 		"slog": logged.String(),
 	}
 	for name, out := range outputs {

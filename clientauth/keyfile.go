@@ -2,6 +2,7 @@ package clientauth
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -113,6 +114,20 @@ func (f *KeyFile) fileStamp() (string, error) {
 	}
 	return stamp, nil
 }
+
+// String names the files; it never shows the key.
+func (f *KeyFile) String() string {
+	if f == nil {
+		return "no key file"
+	}
+	if f.o.CertificateFile != "" {
+		return fmt.Sprintf("key_file %s (certificate_file %s)", f.o.KeyFile, f.o.CertificateFile)
+	}
+	return "key_file " + f.o.KeyFile
+}
+
+// Format makes every fmt verb print String, so %#v cannot print the key.
+func (f *KeyFile) Format(st fmt.State, _ rune) { io.WriteString(st, f.String()) }
 
 // LogValue shows the files and the key in service, never the key itself.
 func (f *KeyFile) LogValue() slog.Value {

@@ -99,7 +99,7 @@ func (c Credential) String() string {
 	s := fmt.Sprintf("credential %q (client_id %q, client_secret %s, token_endpoint %q, scopes %q, authentication_method %v",
 		c.Name, c.ClientID, redacted, c.TokenEndpoint, c.Scopes, c.Method)
 	if c.Key != nil {
-		s += fmt.Sprintf(", key %v", c.Key.Key())
+		s += fmt.Sprintf(", client assertion %v", c.Key)
 	}
 	return s + ")"
 }

@@ -10,9 +10,9 @@ import (
 // Exchange redeems an authorization code at the token endpoint, with the
 // PKCE verifier and the configured client authentication only: the secret
 // in a header or the body, or a signed assertion (with client_id and no
-// secret beside it). An error
-// answer from the provider comes back as an *oauth2.RetrieveError (reach it
-// with errors.As) carrying its error code and description.
+// secret beside it). An error answer from the provider comes back as an
+// *oauth2.RetrieveError (reach it with errors.As) carrying its error code
+// and description.
 func (p *Provider) Exchange(ctx context.Context, code, verifier, redirectURI string) (*oauth2.Token, error) {
 	e, err := p.Endpoints()
 	if err != nil {
