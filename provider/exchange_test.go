@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +227,63 @@ func TestExchangeAssertion(t *testing.T) {
 				t.Errorf("the assertion holds the secret")
 			}
 		})
+	}
+}
+
+// TestExchangeKeyRollover: the key pair is replaced on disk while the
+// provider runs; once the files have been looked at again, the code
+// exchange signs with the new key (no restart).
+func TestExchangeKeyRollover(t *testing.T) {
+	op := newFakeOP(t)
+	var assertions []string
+	op.token = func(w http.ResponseWriter, r *http.Request) {
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		r.ParseForm()
+		assertions = append(assertions, r.PostForm.Get("client_assertion"))
+		writeJSON(w, map[string]any{"access_token": "at-1", "token_type": "Bearer", "id_token": "id-1"})
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "client.key")
+	install := func(name string) {
+		data, err := os.ReadFile("../testdata/clientauth/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile+".tmp", data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(keyFile+".tmp", keyFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install("rsa.key")
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	key, err := clientauth.OpenKeyFile(clientauth.KeyFileOptions{KeyFile: keyFile, Interval: time.Minute, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := op.options(JWKS)
+	o.TokenAuth, o.AssertionKey = clientauth.PrivateKeyJWT, key
+	p := newProvider(t, o)
+	exchange := func() {
+		t.Helper()
+		if _, err := p.Exchange(context.Background(), "code-1", "verifier-1", "https://rp.example.com/cb"); err != nil {
+			t.Fatalf("Exchange() = %v", err)
+		}
+	}
+
+	exchange()
+	install("ec.key")
+	exchange() // within the interval: still the old key
+	now = now.Add(time.Minute)
+	exchange()
+
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	for i, want := range []jose.SignatureAlgorithm{jose.RS256, jose.RS256, jose.ES256} {
+		if _, err := jwt.ParseSigned(assertions[i], []jose.SignatureAlgorithm{want}); err != nil {
+			t.Errorf("assertion %d: %v; want one signed %s", i, err, want)
+		}
 	}
 }
