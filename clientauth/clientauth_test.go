@@ -282,6 +282,24 @@ func TestKeyFileReloads(t *testing.T) {
 	if len(reloads) != 2 {
 		t.Errorf("unchanged files reloaded: %v", reloads)
 	}
+
+	// A missing file is reported once and the last good pair stays.
+	os.Remove(certFile)
+	for range 3 {
+		now = now.Add(time.Minute)
+		if k := f.Key(); k != second {
+			t.Errorf("with the certificate gone Key() = %v; want the pair in service", k)
+		}
+	}
+	if len(reloads) != 3 || reloads[2] == nil {
+		t.Errorf("reloads with a missing file = %v; want one more error", reloads)
+	}
+	// Back in place, the good pair is loaded again.
+	writePair(t, dir, oldKey, oldCert)
+	now = now.Add(time.Minute)
+	if k := f.Key(); k.Algorithm() != "RS256" || len(reloads) != 4 || reloads[3] != nil {
+		t.Errorf("after the files came back Key() = %v (reloads %v); want the RSA pair", k, reloads)
+	}
 }
 
 func TestLoadKeyRefusesOddFiles(t *testing.T) {

@@ -65,20 +65,28 @@ func OpenKeyFile(o KeyFileOptions) (*KeyFile, error) {
 func (f *KeyFile) Key() *Key {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if now := f.o.Now(); now.Sub(f.checked) >= f.o.Interval {
-		f.checked = now
-		stamp, err := f.fileStamp()
-		if err == nil && (stamp == f.stamp || stamp == f.failed) {
-			return f.key
-		}
-		if err == nil {
-			if err = f.load(stamp); err != nil {
-				f.failed = stamp
-			}
-		}
-		if f.o.OnReload != nil {
-			f.o.OnReload(err)
-		}
+	now := f.o.Now()
+	if now.Sub(f.checked) < f.o.Interval {
+		return f.key
+	}
+	f.checked = now
+	stamp, err := f.fileStamp()
+	if err != nil {
+		// A file missing for a moment (a rollover by delete and create)
+		// is reported once, not at every look.
+		stamp = "error: " + err.Error()
+	}
+	if stamp == f.stamp || stamp == f.failed {
+		return f.key
+	}
+	if err == nil {
+		err = f.load(stamp)
+	}
+	if err != nil {
+		f.failed = stamp
+	}
+	if f.o.OnReload != nil {
+		f.o.OnReload(err)
 	}
 	return f.key
 }
