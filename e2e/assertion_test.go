@@ -16,8 +16,12 @@ import (
 )
 
 // KeyClientID is registered for private_key_jwt, with a public key and no
-// secret.
-const KeyClientID = "key-client"
+// secret; SecretJWTClientID for client_secret_jwt.
+const (
+	KeyClientID           = "key-client"
+	SecretJWTClientID     = "secret-jwt-client"
+	SecretJWTClientSecret = "a client secret long enough to be an HS256 key"
+)
 
 // writeKeyPair makes a key pair as `oidcgate gencert` does and returns its
 // files and the key.
@@ -80,6 +84,9 @@ func TestPrivateKeyJWT(t *testing.T) {
 			ID: KeyClientID, AuthMethod: "private_key_jwt", RedirectURIs: redirects, IDTokenAlg: "RS256",
 			JWKS:       &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{registered.PublicJWK()}},
 			GrantTypes: []string{"authorization_code", "client_credentials"},
+		}, {
+			ID: SecretJWTClientID, Secret: SecretJWTClientSecret, AuthMethod: "client_secret_jwt", RedirectURIs: redirects,
+			GrantTypes: []string{"authorization_code", "client_credentials"},
 		}},
 	})
 	for _, g := range gates {
@@ -97,7 +104,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 		if got := b.Text("#x-forwarded-user"); got != AliceEmail {
 			t.Errorf("page shows X-Forwarded-User %q; want %q", got, AliceEmail)
 		}
-		wantOneToken(t, op.TokenRequests()[tokens:], KeyClientID, "private_key_jwt")
+		wantOneToken(t, tokenRequestsAfter(t, op, tokens), KeyClientID, "private_key_jwt")
 		if got := len(good.backends["Administration"].Requests()); got != 1 {
 			t.Errorf("backend received %d requests; want 1", got)
 		}
@@ -116,7 +123,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 		if got := stranger.backends["Administration"].Requests(); len(got) != 0 {
 			t.Errorf("backend received %d requests after a refused sign-in; want none", len(got))
 		}
-		got := op.TokenRequests()[tokens:]
+		got := tokenRequestsAfter(t, op, tokens)
 		if len(got) != 1 || got[0].AuthMethod != "private_key_jwt" || got[0].Status != http.StatusUnauthorized {
 			t.Errorf("token requests = %+v; want one private_key_jwt request refused with 401", got)
 		}
@@ -128,16 +135,28 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("credential", func(t *testing.T) {
-		tokens := len(op.TokenRequests())
-		c := credentials.Credential{Name: "mail", ClientID: KeyClientID, TokenEndpoint: tokenURL, Scopes: "openid", Method: credentials.PrivateKeyJWT, Key: key}
-		res, err := credentials.Validate(context.Background(), c, op.HTTPClient())
-		if err != nil || res.TokenType != "Bearer" {
-			t.Fatalf("credentials.Validate() = %+v, %v; want a Bearer token", res, err)
+	t.Run("credentials", func(t *testing.T) {
+		tests := []struct {
+			method string
+			c      credentials.Credential
+		}{
+			{"private_key_jwt", credentials.Credential{ClientID: KeyClientID, Method: credentials.PrivateKeyJWT, Key: key}},
+			{"client_secret_jwt", credentials.Credential{ClientID: SecretJWTClientID, ClientSecret: SecretJWTClientSecret, Method: credentials.SecretJWT}},
 		}
-		got := op.TokenRequests()[tokens:]
-		if len(got) != 1 || got[0].AuthMethod != "private_key_jwt" || got[0].GrantType != "client_credentials" || got[0].Status != http.StatusOK {
-			t.Errorf("token requests = %+v; want one client_credentials request by private_key_jwt", got)
+		for _, tt := range tests {
+			t.Run(tt.method, func(t *testing.T) {
+				tokens := len(op.TokenRequests())
+				c := tt.c
+				c.Name, c.TokenEndpoint, c.Scopes = "mail", tokenURL, "openid"
+				res, err := credentials.Validate(context.Background(), c, op.HTTPClient())
+				if err != nil || res.TokenType != "Bearer" {
+					t.Fatalf("credentials.Validate() = %+v, %v; want a Bearer token", res, err)
+				}
+				got := tokenRequestsAfter(t, op, tokens)
+				if len(got) != 1 || got[0].AuthMethod != tt.method || got[0].GrantType != "client_credentials" || got[0].Status != http.StatusOK {
+					t.Errorf("token requests = %+v; want one client_credentials request by %s", got, tt.method)
+				}
+			})
 		}
 	})
 
@@ -162,4 +181,18 @@ func TestPrivateKeyJWT(t *testing.T) {
 			t.Errorf("the same assertion twice: %v; want 200 then 401", statuses)
 		}
 	})
+}
+
+// tokenRequestsAfter returns the provider's token requests after the first
+// n, once there is one: the provider logs a request just after answering
+// it, so its line may trail the answer a little.
+func tokenRequestsAfter(t *testing.T, op *OP, n int) []OPEvent {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got := op.TokenRequests(); len(got) > n || time.Now().After(deadline) {
+			return got[n:]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
