@@ -93,7 +93,7 @@ func TestSignInAssertionRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGate(t, tt.s)
 			b := g.browser()
-			g.assertRefused(b, last(b.visit(g.url+"/Administration/")), "token_refused", "invalid_client")
+			g.assertRefused(b, last(b.Visit(g.url+"/Administration/")), "token_refused", "invalid_client")
 			assertNoKeyMaterial(t, g.logs.String())
 		})
 	}
