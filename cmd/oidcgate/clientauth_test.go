@@ -13,6 +13,7 @@ import (
 
 	"github.com/oidcgate/oidcgate/clientauth"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/testcert"
 	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/session"
 )
@@ -61,10 +62,14 @@ client_assertion_key_file = %[4]q
 client_assertion_certificate_file = %[5]q
 `, op.Endpoints().Token, abs("rsa.key"), abs("rsa.crt"), abs("ec.key"), abs("ec.crt"))
 	dir := t.TempDir()
+	tlsCert, tlsKey, err := testcert.Write(dir, time.Hour, "cora.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The sign-in client too: no secret, the rsa pair.
 	toml := testconfig.Options{
 		Listen:   "127.0.0.1:0",
-		CertFile: "unused.crt", KeyFile: "unused.key",
+		CertFile: tlsCert, KeyFile: tlsKey,
 		DiscoveryURL: op.Endpoints().Discovery,
 		ClientID:     "cora",
 		TokenAuth:    "private_key_jwt", AssertionKeyFile: abs("rsa.key"), AssertionCertificateFile: abs("rsa.crt"),
