@@ -16,8 +16,10 @@ const (
 
 // StripIdentity removes from h every header the backend could take as said
 // by the proxy: the identity headers, X-Forwarded-For, X-Forwarded-Host,
-// X-Forwarded-Proto, Forwarded, and the extra names (headers the proxy
-// itself injects, such as Authorization).
+// X-Forwarded-Proto, Forwarded, the headers that other proxies and
+// frameworks set and backends trust (see isTrusted), and the extra names
+// (headers the proxy itself injects, such as Authorization, and the
+// operator's strip_headers).
 //
 // Names are compared ignoring ASCII case and treating '_' as '-', whatever
 // the key's spelling in the map: Go leaves "X_forwarded_user" apart from
@@ -29,7 +31,7 @@ const (
 // It does not allocate when there is nothing to remove.
 func StripIdentity(h http.Header, extra ...string) {
 	for key := range h {
-		if IsProxyHeader(key) || anySameName(key, extra) {
+		if IsProxyHeader(key) || isTrusted(key) || anySameName(key, extra) {
 			delete(h, key)
 		}
 	}
@@ -49,6 +51,35 @@ var proxyHeaders = append(IdentityHeaders(), "X-Forwarded-For", "X-Forwarded-Hos
 // X-Forwarded-For, -Host, -Proto and Forwarded, compared as StripIdentity
 // compares them.
 func IsProxyHeader(key string) bool { return anySameName(key, proxyHeaders) }
+
+// trustedHeaders are headers that other proxies set and backends or their
+// frameworks act on: X-Original-URL and X-Rewrite-URL make IIS URL Rewrite
+// and several frameworks route on another path than the one oidcgate
+// checked; Remote-User and X-Remote-User name a user; the other
+// X-Forwarded-* names are taken for the user, the path or the scheme.
+var trustedHeaders = []string{
+	"X-Original-URL", "X-Rewrite-URL", "Remote-User", "X-Remote-User",
+	"X-Forwarded-Groups", "X-Forwarded-Username", "X-Forwarded-Prefix",
+	"X-Forwarded-Port", "X-Forwarded-Server", "X-Forwarded-Ssl",
+}
+
+// trustedPrefixes: App Service authentication's identity
+// (X-MS-CLIENT-PRINCIPAL, -NAME, -ID, -IDP) and oauth2-proxy's.
+var trustedPrefixes = []string{"X-MS-CLIENT-PRINCIPAL", "X-Auth-Request-"}
+
+// isTrusted reports whether StripIdentity removes key as a header other
+// proxies set (see trustedHeaders).
+func isTrusted(key string) bool {
+	if anySameName(key, trustedHeaders) {
+		return true
+	}
+	for _, p := range trustedPrefixes {
+		if len(key) >= len(p) && sameName(key[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
 
 func anySameName(key string, names []string) bool {
 	for _, n := range names {

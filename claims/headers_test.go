@@ -51,9 +51,18 @@ func TestStripIdentity(t *testing.T) {
 		{
 			name: "unrelated headers kept",
 			keys: []string{"X-Forwarded-User", "Accept", "Cookie", "X-Forwarded", "X-Forwarded-",
-				"X-Forwarded-Users", "X-Forwarded-Port", "Forwarded-For", "X-Real-Ip", "Authorization", "User"},
+				"X-Forwarded-Users", "Forwarded-For", "X-Real-Ip", "Authorization", "User", "X-Original", "X-Auth-Request",
+				"X-Ms-Client", "Original-Url", "Remote-Users"},
 			kept: []string{"Accept", "Cookie", "X-Forwarded", "X-Forwarded-", "X-Forwarded-Users",
-				"X-Forwarded-Port", "Forwarded-For", "X-Real-Ip", "Authorization", "User"},
+				"Forwarded-For", "X-Real-Ip", "Authorization", "User", "X-Original", "X-Auth-Request",
+				"X-Ms-Client", "Original-Url", "Remote-Users"},
+		},
+		{
+			name: "headers other proxies set and frameworks trust",
+			keys: []string{"X-Original-URL", "x_rewrite_url", "Remote-User", "REMOTE_USER", "X-Remote-User",
+				"X-MS-CLIENT-PRINCIPAL", "X-MS-CLIENT-PRINCIPAL-NAME", "x-ms-client-principal-id", "X_MS_CLIENT_PRINCIPAL_IDP",
+				"X-Auth-Request-User", "X-Auth-Request-Email", "x_auth_request_groups", "X-Forwarded-Groups",
+				"X-Forwarded-Username", "X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Forwarded-Ssl"},
 		},
 		{
 			name: "empty header",

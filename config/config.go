@@ -30,6 +30,9 @@ type Config struct {
 	Sites          []Site         `toml:"sites"`
 	Credentials    []Credential   `toml:"credentials"`
 	Limits         Limits         `toml:"limits"`
+	// StripHeaders are removed from every forwarded request, besides the
+	// identity headers and the headers other frameworks trust.
+	StripHeaders []string `toml:"strip_headers"`
 
 	file string // the name given to Parse, for messages
 }

@@ -40,6 +40,7 @@ func (c *Config) problems() []*Error {
 	v.sites()
 	v.credentials()
 	v.limits()
+	v.stripHeaders()
 	return v.errs
 }
 
@@ -420,6 +421,10 @@ func (v *validator) upstream(key, raw string) {
 		v.add(key, `must be an absolute http(s) URL, such as "http://10.0.0.5:8080/Administration/"`)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		v.add(key, "must be scheme, host and path only: no user, query or fragment")
+	case !strings.HasSuffix(u.Path, "/"):
+		// The site's base path is replaced by this path: without the slash,
+		// /Administration/page would be forwarded as "page" or "/apppage".
+		v.add(key, `must end with "/" (the path requests are forwarded under): write %q`, raw+"/")
 	}
 }
 
@@ -449,6 +454,22 @@ func (v *validator) inject(key string, in Inject, headers map[string]int, j int)
 			v.add(key+".header", "inject[%d] already sets this header", k)
 		} else {
 			headers[norm] = j
+		}
+	}
+}
+
+// framing are the headers a forwarded request cannot do without.
+var framing = []string{"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "content-type"}
+
+func (v *validator) stripHeaders() {
+	for i, h := range v.c.StripHeaders {
+		key := fmt.Sprintf("strip_headers[%d]", i)
+		norm := strings.ReplaceAll(strings.ToLower(h), "_", "-")
+		switch {
+		case !isToken(h):
+			v.add(key, "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		case slices.Contains(framing, norm):
+			v.add(key, "%s carries the request itself and cannot be removed", h)
 		}
 	}
 }
