@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,20 +30,18 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 		s.unauthenticated(w, r, st, err)
 		return ""
 	}
-	h := r.Header
-	claims.StripIdentity(h, st.injectHeaders...)
-	session.StripCookies(h, s.ownsCookie)
-	claims.Identity{
+	ob := &outbound{identity: claims.Identity{
 		User:               sess.User,
 		AuthenticationType: sess.AuthenticationType,
 		Email:              sess.Email,
 		PreferredUsername:  sess.PreferredUsername,
 		Issuer:             sess.Issuer,
-	}.SetHeaders(h)
-	if err := s.injectTokens(r, st); err != nil {
+	}}
+	if ob.tokens, err = s.injectTokens(r, st); err != nil {
 		s.writeError(w, r, err)
 		return sess.User
 	}
+	r = r.WithContext(context.WithValue(r.Context(), outboundKey{}, ob))
 	start := time.Now()
 	st.proxy.ServeHTTP(w, r)
 	st.latency.Observe(since(start))
@@ -92,15 +92,33 @@ func (s *Server) ownsCookie(name string) bool {
 	return false
 }
 
+// outbound is what forward decided about a request, for Rewrite to put on
+// the request that leaves for the backend.
+type outbound struct {
+	identity claims.Identity
+	tokens   []string // one access token per entry of the site's inject
+}
+
+type outboundKey struct{}
+
 // reverseProxy forwards to the site's upstream. Rewrite (not Director)
-// starts from a request without the client's X-Forwarded-* headers; the
-// site's path prefix is replaced by the upstream's path.
+// starts from a request without the client's X-Forwarded-* headers and
+// without the hop-by-hop headers its Connection header names; the site's
+// path prefix is replaced by the upstream's path. Every header oidcgate
+// vouches for is set here, on the outbound request, so nothing the client
+// sends can remove it afterwards.
 func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.ReverseProxy {
 	up := st.upstream
 	upEscaped := up.EscapedPath()
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			in, out := pr.In, pr.Out
+			ob, ok := in.Context().Value(outboundKey{}).(*outbound)
+			if !ok {
+				// Only forward sends requests here, always with an
+				// outbound; without one nothing leaves.
+				panic(http.ErrAbortHandler)
+			}
 			out.URL.Scheme = up.Scheme
 			out.URL.Host = up.Host
 			out.Host = ""
@@ -111,11 +129,25 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 					out.URL.RawPath = upEscaped + esc[len(st.prefix):]
 				}
 			}
+			h := out.Header
+			claims.StripIdentity(h, st.stripHeaders...)
+			session.StripCookies(h, s.ownsCookie)
+			onlyWebSocketUpgrade(h)
+			ob.identity.SetHeaders(h)
+			for i, inj := range st.inject {
+				h[inj.header] = []string{"Bearer " + ob.tokens[i]}
+			}
+			if id := in.Header["X-Request-Id"]; len(id) == 1 {
+				h["X-Request-Id"] = []string{id[0]}
+			}
 			pr.SetXForwarded()
 		},
-		// The request id is ours; a backend echoing it would double it.
 		ModifyResponse: func(resp *http.Response) error {
+			// The request id is ours; a backend echoing it would double it.
 			resp.Header.Del("X-Request-Id")
+			if resp.StatusCode == http.StatusSwitchingProtocols && !isWebSocketUpgrade(resp.Header) {
+				return fmt.Errorf("the backend switched protocols to %q; only websocket is forwarded", resp.Header.Get("Upgrade"))
+			}
 			return nil
 		},
 		Transport:    transport,
@@ -123,6 +155,36 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 		BufferPool:   s.buffers,
 		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+}
+
+// onlyWebSocketUpgrade drops an Upgrade to anything but websocket (h2c, or
+// a protocol oidcgate cannot look into), so the request goes on as plain
+// HTTP, as a server that ignores Upgrade answers it.
+func onlyWebSocketUpgrade(h http.Header) {
+	if _, ok := h["Upgrade"]; ok && !isWebSocketUpgrade(h) {
+		delete(h, "Upgrade")
+		delete(h, "Connection")
+	}
+}
+
+// hasToken reports whether one of the comma-separated lists in values
+// holds token, in any letter case.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isWebSocketUpgrade reports whether h asks for (or answers with) a switch
+// to websocket and nothing else.
+func isWebSocketUpgrade(h http.Header) bool {
+	return hasToken(h["Connection"], "upgrade") &&
+		len(h["Upgrade"]) == 1 && strings.EqualFold(strings.TrimSpace(h["Upgrade"][0]), "websocket")
 }
 
 // copyBufferSize is the buffer httputil.ReverseProxy copies a response

@@ -50,6 +50,7 @@ type setup struct {
 	algs         string // TOML array
 	extra        string // more TOML appended
 	oidcExtra    string // more [openid_connect] keys
+	top          string // top-level keys, written before the first table
 	// extraFor returns more TOML appended after extra, made knowing the OP.
 	extraFor  func(op *fakeoptest.OP) string
 	opOptions fakeop.Options
@@ -137,6 +138,7 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 
 func (g *gate) configTOML(s setup) string {
 	var b strings.Builder
+	b.WriteString(s.top)
 	fmt.Fprintf(&b, "listen = %q\n[tls]\ncert_file = \"unused.crt\"\nkey_file = \"unused.key\"\n", "127.0.0.1:0")
 	b.WriteString("[openid_connect]\n")
 	e := g.op.Endpoints()

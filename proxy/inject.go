@@ -18,19 +18,23 @@ type injection struct {
 	source     *credentials.Source
 }
 
-// injectTokens sets each injected header; without its token the request is
-// not forwarded at all.
-func (s *Server) injectTokens(r *http.Request, st *site) error {
-	for _, in := range st.inject {
+// injectTokens gets the access token of each inject entry, in their order;
+// without its token the request is not forwarded at all.
+func (s *Server) injectTokens(r *http.Request, st *site) ([]string, error) {
+	if len(st.inject) == 0 {
+		return nil, nil
+	}
+	tokens := make([]string, len(st.inject))
+	for i, in := range st.inject {
 		tok, err := in.source.Token(r.Context())
 		if err != nil {
-			return refuse(http.StatusBadGateway, "credential_token_failed",
+			return nil, refuse(http.StatusBadGateway, "credential_token_failed",
 				"oidcgate could not get the access token this site needs from its authorization server. Please try again later.",
 				fmt.Errorf("credential %q: %w", in.credential, err))
 		}
-		r.Header.Set(in.header, "Bearer "+tok)
+		tokens[i] = tok
 	}
-	return nil
+	return tokens, nil
 }
 
 // credentialSources makes one token source per [[credentials]] entry that a

@@ -160,8 +160,9 @@ func (s *Server) addSites(cfg *config.Config, codec *session.Codec, transport ht
 		for _, inj := range sc.Inject {
 			header := http.CanonicalHeaderKey(inj.Header)
 			st.inject = append(st.inject, injection{header: header, credential: inj.Credential, source: creds[inj.Credential]})
-			st.injectHeaders = append(st.injectHeaders, header)
+			st.stripHeaders = append(st.stripHeaders, header)
 		}
+		st.stripHeaders = append(st.stripHeaders, cfg.StripHeaders...)
 		s.sites = append(s.sites, st)
 	}
 	sort.SliceStable(s.sites, func(i, j int) bool { return len(s.sites[i].prefix) > len(s.sites[j].prefix) })
@@ -173,6 +174,11 @@ func (s *Server) newSite(cfg *config.Config, sc config.Site, transport http.Roun
 	up := sc.Upstream()
 	if base == nil || up == nil {
 		return nil, fmt.Errorf("sites %q: base_url and upstream must be valid URLs", sc.Name)
+	}
+	if !strings.HasSuffix(up.Path, "/") || !strings.HasSuffix(base.Path, "/") {
+		// The prefix is replaced by the upstream's path; without the
+		// slashes "/app" + "page" would be forwarded as "/apppage".
+		return nil, fmt.Errorf("sites %q: base_url and upstream must end with \"/\"", sc.Name)
 	}
 	a := cfg.Authentication
 	st := &site{
@@ -258,6 +264,10 @@ func (s *Server) logRequest(r *http.Request, st *site, user string, status int, 
 // the request carries a session. It returns the site and, when known, the
 // user.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string) {
+	if err := screen(r); err != nil {
+		s.writeError(w, r, err)
+		return nil, ""
+	}
 	st, bare := s.route(r)
 	switch {
 	case st == nil:
@@ -280,6 +290,17 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 		return st, s.forward(w, r, st)
 	}
 	return st, ""
+}
+
+// screen refuses, before routing, what no site may receive: methods that
+// echo the request back (TRACE, TRACK: an echo would hand the injected
+// headers to the client) and paths a browser would never send. It leaves
+// the request's path cleaned of dot segments.
+func screen(r *http.Request) error {
+	if strings.EqualFold(r.Method, "TRACE") || strings.EqualFold(r.Method, "TRACK") {
+		return refuse(http.StatusMethodNotAllowed, "method_refused", "This method is not allowed.", nil)
+	}
+	return cleanRequestPath(r)
 }
 
 // Ready reports whether users can sign in: the provider's endpoints and

@@ -30,9 +30,10 @@ type site struct {
 	// bound to it and kept in a cookie of its own.
 	ownSession bool
 	inject     []injection
-	// injectHeaders are the inject entries' header names, which clients
-	// may not send either.
-	injectHeaders []string
+	// stripHeaders are removed from every request forwarded to the site,
+	// besides the identity and trusted headers: the inject entries' header
+	// names, which clients may not send either, and strip_headers.
+	stripHeaders []string
 
 	counters *siteCounters
 	latency  prometheus.Observer

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
@@ -75,5 +76,88 @@ func TestWebSocketPassesThrough(t *testing.T) {
 	}
 	if gotUser != "alice@example.com" {
 		t.Errorf("backend saw X-Forwarded-User %q on the upgrade", gotUser)
+	}
+}
+
+// upgradeBackend records the Upgrade header of each request and answers
+// /administration/switch with a 101 to h2c, whatever was asked, as a
+// backend that tunnels anything would.
+type upgradeBackend struct {
+	*httptest.Server
+	mu       sync.Mutex
+	upgrades []string
+}
+
+func newUpgradeBackend(t *testing.T) *upgradeBackend {
+	ub := &upgradeBackend{}
+	ub.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ub.mu.Lock()
+		ub.upgrades = append(ub.upgrades, r.Header.Get("Upgrade")+"|"+r.Header.Get("Connection"))
+		ub.mu.Unlock()
+		if r.URL.Path != "/administration/switch" {
+			io.WriteString(w, "<h1>backend</h1>")
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nunchecked bytes")
+		rw.Flush()
+	}))
+	t.Cleanup(ub.Close)
+	return ub
+}
+
+func (ub *upgradeBackend) seen() []string {
+	ub.mu.Lock()
+	defer ub.mu.Unlock()
+	return append([]string(nil), ub.upgrades...)
+}
+
+// TestOnlyWebSocketUpgradesAreForwarded: an h2c (or any other) upgrade
+// reaches the backend as a plain request, and a backend that switches to
+// anything but websocket gets no tunnel to the client.
+func TestOnlyWebSocketUpgradesAreForwarded(t *testing.T) {
+	ub := newUpgradeBackend(t)
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
+	r := startRun(t, op, ub.URL, "")
+	waitRunReady(t, r)
+	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}
+	b := g.browser()
+	b.Client.Transport = r.client.Transport
+	if last(b.Visit(r.public+"/Administration/")).StatusCode != http.StatusOK {
+		t.Fatal("sign-in failed")
+	}
+	tests := []struct {
+		name, path string
+		lines      []string
+		status     int
+		backend    string // Upgrade|Connection the backend saw
+	}{
+		{"h2c", "/Administration/page", []string{"Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"}, http.StatusOK, "|"},
+		{"a made-up protocol", "/Administration/page", []string{"Connection: upgrade", "Upgrade: raw-tcp"}, http.StatusOK, "|"},
+		{"websocket offered with another", "/Administration/page", []string{"Connection: Upgrade", "Upgrade: websocket, h2c"}, http.StatusOK, "|"},
+		{"a backend switching to h2c unasked", "/Administration/switch", nil, http.StatusBadGateway, "|"},
+		{"a backend switching to h2c when websocket was asked", "/Administration/switch",
+			[]string{"Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="}, http.StatusBadGateway, "websocket|Upgrade"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(ub.seen())
+			resp := g.rawGet(t, b, tt.path, tt.lines...)
+			if resp.StatusCode != tt.status {
+				t.Errorf("GET %s with %q = %d; want %d\n%s", tt.path, tt.lines, resp.StatusCode, tt.status, resp.Body)
+			}
+			if strings.Contains(resp.Body, "unchecked bytes") {
+				t.Error("the backend's bytes after its 101 reached the client")
+			}
+			seen := ub.seen()[before:]
+			if len(seen) != 1 || seen[0] != tt.backend {
+				t.Errorf("backend saw Upgrade|Connection %q; want [%q]", seen, tt.backend)
+			}
+		})
 	}
 }

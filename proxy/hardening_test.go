@@ -1,0 +1,245 @@
+package proxy_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The attacks here are written as an attacker sends them: raw bytes over a
+// TLS connection, because net/http's client would clean the path or drop
+// the headers first.
+
+// raw sends request as it is over a new TLS connection and returns the
+// answer with its body read.
+func (g *gate) raw(t *testing.T, request string) *response {
+	t.Helper()
+	conn, err := tls.Dial("tcp", g.host(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to %q: %v", request, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &response{Response: resp, Body: string(body)}
+}
+
+func (g *gate) host() string { return strings.TrimPrefix(g.url, "https://") }
+
+// rawGet is a browser-like GET of target, sent as written, with the
+// browser's cookies and the extra header lines.
+func (g *gate) rawGet(t *testing.T, b *browser, target string, lines ...string) *response {
+	t.Helper()
+	return g.rawRequest(t, b, "GET", target, lines...)
+}
+
+func (g *gate) rawRequest(t *testing.T, b *browser, method, target string, lines ...string) *response {
+	t.Helper()
+	var req strings.Builder
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: text/html\r\n", method, target, g.host())
+	if b != nil {
+		if c := cookieHeader(b, g.url+"/Administration/"); c != "" {
+			fmt.Fprintf(&req, "Cookie: %s\r\n", c)
+		}
+	}
+	for _, l := range lines {
+		req.WriteString(l + "\r\n")
+	}
+	req.WriteString("\r\n")
+	return g.raw(t, req.String())
+}
+
+// cookieHeader is the Cookie header the browser sends to target.
+func cookieHeader(b *browser, target string) string {
+	var pairs []string
+	for _, c := range b.Jar.Cookies(mustURL(target)) {
+		pairs = append(pairs, c.Name+"="+c.Value)
+	}
+	return strings.Join(pairs, "; ")
+}
+
+// TestPathsAreRoutedCleaned: a path is routed as a browser would resolve
+// it, and what a browser would never send is refused; the backend never
+// receives a path outside its site's upstream path. The deployment has
+// single sign-on off and an Administration session only, so reaching
+// Flowtime's upstream would be a breach.
+func TestPathsAreRoutedCleaned(t *testing.T) {
+	off := false
+	te := newTokenEndpoint(t, 3600)
+	s := injectSetup(te)
+	s.sso = &off
+	g := newGate(t, s)
+	b := g.browser()
+	g.signedIn(b, "/Administration/")
+	tests := []struct {
+		name, target string
+		status       int
+		backendPath  string // "" = nothing reaches the backend
+	}{
+		{"dot segments into another site", "/Administration/../flowtime/inbox", http.StatusFound, ""},
+		{"dot segments into another site, capitals", "/Administration/../Flowtime/inbox", http.StatusFound, ""},
+		{"encoded dot segments above every site", "/Administration/%2e%2e/%2e%2e/internal-only/secret", http.StatusBadRequest, ""},
+		{"encoded dot segments in capitals", "/Administration/%2E%2E/Flowtime/inbox", http.StatusBadRequest, ""},
+		{"half-encoded dot segment", "/Administration/.%2e/Flowtime/inbox", http.StatusBadRequest, ""},
+		{"encoded slash", "/Administration/..%2f..%2finternal-only/secret", http.StatusBadRequest, ""},
+		{"encoded slash into the injecting site", "/Flowtime/..%2f..%2fadministration/x", http.StatusBadRequest, ""},
+		{"encoded backslash", "/Administration/..%5c..%5cinternal-only", http.StatusBadRequest, ""},
+		{"encoded backslash, lower case", "/Administration/x%5cy", http.StatusBadRequest, ""},
+		{"backslash", "/Administration/..\\..\\internal-only", http.StatusBadRequest, ""},
+		{"dot segment with parameters", "/Administration/..;/flowtime/inbox", http.StatusBadRequest, ""},
+		{"parameters, then dot segments", "/Administration/x;/../../flowtime/inbox", http.StatusFound, ""},
+		{"above the root", "/Administration/../../../etc/passwd", http.StatusNotFound, ""},
+		{"up to nothing", "/Administration/..", http.StatusNotFound, ""},
+		{"dot segments within the site", "/Administration/a/./b/../c", http.StatusOK, "/administration/a/c"},
+		{"trailing dot segment", "/Administration/a/b/..", http.StatusOK, "/administration/a/"},
+		{"dot segments that come back", "/Flowtime/../Administration/page", http.StatusOK, "/administration/page"},
+		{"dots inside a name", "/Administration/a..b/.c/d.", http.StatusOK, "/administration/a..b/.c/d."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(g.backend.requests())
+			r := g.rawGet(t, b, tt.target)
+			if r.StatusCode != tt.status {
+				t.Errorf("GET %s = %d; want %d\n%s", tt.target, r.StatusCode, tt.status, r.Body)
+			}
+			got := g.backend.requests()[before:]
+			switch {
+			case tt.backendPath == "" && len(got) > 0:
+				t.Errorf("GET %s reached the backend as %s", tt.target, got[0].URL.RequestURI())
+			case tt.backendPath != "" && len(got) != 1:
+				t.Errorf("GET %s reached the backend %d times; want once", tt.target, len(got))
+			case tt.backendPath != "" && got[0].URL.EscapedPath() != tt.backendPath:
+				t.Errorf("GET %s reached the backend as %s; want %s", tt.target, got[0].URL.EscapedPath(), tt.backendPath)
+			}
+			if tt.status == http.StatusFound && !strings.HasPrefix(r.Header.Get("Location"), "/Flowtime/oidcServices/") {
+				t.Errorf("GET %s went to %q; want Flowtime's sign-in", tt.target, r.Header.Get("Location"))
+			}
+			if tt.status == http.StatusBadRequest && !strings.Contains(r.Body, "not allowed") {
+				t.Errorf("GET %s: the page does not say why:\n%s", tt.target, r.Body)
+			}
+		})
+	}
+	if !strings.Contains(g.logs.String(), `"reason":"path_refused"`) {
+		t.Error("no log line with reason path_refused")
+	}
+	if n := te.requests.Load(); n != 0 {
+		t.Errorf("the token endpoint was asked %d times; no request reached the injecting site", n)
+	}
+}
+
+// TestConnectionHeaderCannotRemoveIdentity: a client's Connection header
+// names the identity headers, the injected Authorization and the request
+// id; ReverseProxy drops what it names, and the backend must still get
+// every one of them.
+func TestConnectionHeaderCannotRemoveIdentity(t *testing.T) {
+	te := newTokenEndpoint(t, 3600)
+	g := newGate(t, injectSetup(te))
+	b := g.browser()
+	g.signedIn(b, "/Flowtime/")
+	before := len(g.backend.requests())
+	r := g.rawGet(t, b, "/Flowtime/inbox",
+		"Connection: keep-alive, X-Forwarded-User, X-Forwarded-Authentication-Type, X-Forwarded-Issuer, X-Forwarded-Email, X-Forwarded-Preferred-Username, Authorization, X-Request-Id, X-Forwarded-For, X-Forwarded-Proto",
+		"Authorization: Bearer client-chosen",
+		"X-Request-Id: abc-123")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("GET = %d\n%s", r.StatusCode, r.Body)
+	}
+	got := g.backend.requests()[before:]
+	if len(got) != 1 {
+		t.Fatalf("backend received %d requests; want 1", len(got))
+	}
+	h := got[0].Header
+	for name, want := range map[string]string{
+		"X-Forwarded-User":                "alice@example.com",
+		"X-Forwarded-Authentication-Type": "TestOP",
+		"X-Forwarded-Issuer":              g.op.Endpoints().Issuer,
+		"X-Forwarded-Email":               "alice@example.com",
+		"X-Forwarded-Preferred-Username":  "alice",
+		"X-Forwarded-Proto":               "https",
+		"X-Request-Id":                    "abc-123",
+	} {
+		if h.Get(name) != want {
+			t.Errorf("backend %s = %q; want %q", name, h.Get(name), want)
+		}
+	}
+	if a := h.Get("Authorization"); !strings.HasPrefix(a, "Bearer mail-token-") {
+		t.Errorf("backend Authorization = %q; want the injected token", a)
+	}
+	if h.Get("X-Forwarded-For") == "" {
+		t.Error("backend received no X-Forwarded-For")
+	}
+}
+
+// TestTraceIsRefused: a backend that echoes TRACE would hand the injected
+// token and the identity headers to the client.
+func TestTraceIsRefused(t *testing.T) {
+	te := newTokenEndpoint(t, 3600)
+	g := newGate(t, injectSetup(te))
+	b := g.browser()
+	g.signedIn(b, "/Flowtime/")
+	for _, method := range []string{"TRACE", "TRACK", "trace"} {
+		before := len(g.backend.requests())
+		r := g.rawRequest(t, b, method, "/Flowtime/inbox")
+		if r.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s = %d; want 405", method, r.StatusCode)
+		}
+		if strings.Contains(r.Body, "mail-token") || strings.Contains(r.Body, "X-Forwarded-User") {
+			t.Errorf("%s answer carries forwarded headers:\n%s", method, r.Body)
+		}
+		if n := len(g.backend.requests()) - before; n != 0 {
+			t.Errorf("%s reached the backend %d times", method, n)
+		}
+	}
+}
+
+// TestTrustedHeadersAreRemoved: headers that IIS, App Service, oauth2-proxy
+// and frameworks act on never reach the backend, nor do strip_headers.
+func TestTrustedHeadersAreRemoved(t *testing.T) {
+	g := newGate(t, setup{top: "strip_headers = [\"X-Custom-Trust\"]\n"})
+	b := g.browser()
+	g.signedIn(b, "/Administration/")
+	forged := []string{
+		"X-Original-URL: /Flowtime/admin", "X-Rewrite-URL: /Flowtime/admin", "Remote-User: boss",
+		"X-Remote-User: boss", "REMOTE_USER: boss", "X-MS-CLIENT-PRINCIPAL-NAME: boss", "X-MS-CLIENT-PRINCIPAL: Ym9zcw==",
+		"X-Auth-Request-User: boss", "X-Auth-Request-Email: boss@example.com", "X-Forwarded-Groups: admins",
+		"X-Forwarded-Username: boss", "X-Forwarded-Prefix: /Flowtime", "X-Forwarded-Port: 80", "X-Forwarded-Server: evil",
+		"X-Forwarded-Ssl: off", "Forwarded: for=10.0.0.1;proto=http", "X-Custom-Trust: boss", "x_custom_trust: boss",
+		"X-Site-Header: kept",
+	}
+	before := len(g.backend.requests())
+	r := g.rawGet(t, b, "/Administration/page", forged...)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("GET = %d\n%s", r.StatusCode, r.Body)
+	}
+	got := g.backend.requests()[before:]
+	if len(got) != 1 {
+		t.Fatalf("backend received %d requests; want 1", len(got))
+	}
+	for name, vals := range got[0].Header {
+		for _, v := range vals {
+			if strings.Contains(v, "boss") || strings.Contains(v, "admins") || strings.Contains(v, "evil") ||
+				strings.Contains(v, "/Flowtime") || v == "off" || v == "80" || strings.Contains(v, "10.0.0.1") {
+				t.Errorf("backend received the client's %s: %q", name, v)
+			}
+		}
+	}
+	if got[0].Header.Get("X-Site-Header") != "kept" {
+		t.Error("an ordinary header did not reach the backend")
+	}
+	if got[0].URL.Path != "/administration/page" {
+		t.Errorf("backend path = %q", got[0].URL.Path)
+	}
+}
