@@ -1,6 +1,9 @@
 package claims
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Rule is one [[authentication.claims]] entry: which claim names the user,
 // optionally only for tokens from one issuer, and the authentication type
@@ -28,9 +31,16 @@ type Identity struct {
 // email or preferred_username carrying them is left out: such a value cannot
 // be sent in a header as it is, and quietly cleaning it could turn one
 // user's name into another's.
+//
+// A rule on "email" does not apply when the token says the address is not
+// verified (email_verified false): on providers where users edit their own
+// address, anyone could otherwise name themselves after someone else. An
+// absent email_verified is accepted (Entra ID sends none). An unverified
+// address is not forwarded as the email either.
 func Match(rules []Rule, c Claims) (Identity, bool) {
+	unverified := EmailUnverified(c)
 	for _, r := range rules {
-		if r.ClaimType == "" || !issuerMatches(r, c) {
+		if r.ClaimType == "" || !issuerMatches(r, c) || (r.ClaimType == "email" && unverified) {
 			continue
 		}
 		user, ok := c.String(r.ClaimType)
@@ -39,16 +49,50 @@ func Match(rules []Rule, c Claims) (Identity, bool) {
 		}
 		iss, _ := c.String("iss")
 		sub, _ := c.String("sub")
+		email := clean(c, "email")
+		if unverified {
+			email = ""
+		}
 		return Identity{
 			User:               user,
 			AuthenticationType: r.AuthenticationType,
-			Email:              clean(c, "email"),
+			Email:              email,
 			PreferredUsername:  clean(c, "preferred_username"),
 			Issuer:             iss,
 			Subject:            sub,
 		}, true
 	}
 	return Identity{}, false
+}
+
+// EmailUnverified reports whether the claims say the email address is not
+// verified: email_verified is false, or the string "false" as some
+// providers send it.
+func EmailUnverified(c Claims) bool {
+	switch v := c["email_verified"].(type) {
+	case bool:
+		return !v
+	case string:
+		return strings.EqualFold(v, "false")
+	}
+	return false
+}
+
+// RefusedUnverifiedEmail reports whether a rule on "email" would have
+// matched c but for an unverified address; the refusal then names that
+// reason.
+func RefusedUnverifiedEmail(rules []Rule, c Claims) bool {
+	if !EmailUnverified(c) {
+		return false
+	}
+	for _, r := range rules {
+		if r.ClaimType == "email" && issuerMatches(r, c) {
+			if v, ok := c.String("email"); ok && !hasControl(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func issuerMatches(r Rule, c Claims) bool {

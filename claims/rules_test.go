@@ -42,6 +42,31 @@ func TestMatch(t *testing.T) {
 			wantOK: true,
 		},
 		{
+			name:   "unverified email does not name the user",
+			rules:  []Rule{{ClaimType: "email", AuthenticationType: "Mail"}},
+			claims: with(full, "email_verified", false),
+		},
+		{
+			name:   "unverified email as a string",
+			rules:  []Rule{{ClaimType: "email", AuthenticationType: "Mail"}},
+			claims: with(full, "email_verified", "False"),
+		},
+		{
+			name:   "unverified email falls through and is not forwarded",
+			rules:  []Rule{{ClaimType: "email", AuthenticationType: "Mail"}, {ClaimType: "sub", AuthenticationType: "Sub"}},
+			claims: with(full, "email_verified", false),
+			want:   Identity{User: "s-1", AuthenticationType: "Sub", PreferredUsername: "alice", Issuer: issA, Subject: "s-1"},
+			wantOK: true,
+		},
+		{
+			name:   "verified email",
+			rules:  []Rule{{ClaimType: "email", AuthenticationType: "Mail"}},
+			claims: with(full, "email_verified", true),
+			want: Identity{User: "alice@example.com", AuthenticationType: "Mail", Email: "alice@example.com",
+				PreferredUsername: "alice", Issuer: issA, Subject: "s-1"},
+			wantOK: true,
+		},
+		{
 			name:   "missing claim falls through",
 			rules:  []Rule{{ClaimType: "unique_name", AuthenticationType: "U"}, {ClaimType: "email", AuthenticationType: "Mail"}},
 			claims: full,
@@ -208,5 +233,37 @@ func TestMerge(t *testing.T) {
 	}
 	if _, ok := id["preferred_username"]; ok {
 		t.Errorf("Merge modified the ID token claims: %v", id)
+	}
+}
+
+// with returns a copy of c with name set to v.
+func with(c Claims, name string, v any) Claims {
+	out := Claims{name: v}
+	for k, x := range c {
+		if k != name {
+			out[k] = x
+		}
+	}
+	return out
+}
+
+func TestRefusedUnverifiedEmail(t *testing.T) {
+	c := Claims{"iss": issA, "sub": "s", "email": "a@example.com", "email_verified": false}
+	tests := []struct {
+		name   string
+		rules  []Rule
+		claims Claims
+		want   bool
+	}{
+		{"email rule, unverified", []Rule{{ClaimType: "email"}}, c, true},
+		{"email rule, verified", []Rule{{ClaimType: "email"}}, with(c, "email_verified", true), false},
+		{"email rule, absent", []Rule{{ClaimType: "email"}}, with(c, "email_verified", nil), false},
+		{"email rule of another issuer", []Rule{{ClaimType: "email", OriginalIssuer: issB}}, c, false},
+		{"no email rule", []Rule{{ClaimType: "upn"}}, c, false},
+	}
+	for _, tt := range tests {
+		if got := RefusedUnverifiedEmail(tt.rules, tt.claims); got != tt.want {
+			t.Errorf("%s: RefusedUnverifiedEmail = %v; want %v", tt.name, got, tt.want)
+		}
 	}
 }

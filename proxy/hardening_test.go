@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidcgate/oidcgate/internal/fakeop"
 )
 
 // The attacks here are written as an attacker sends them: raw bytes over a
@@ -242,4 +244,42 @@ func TestTrustedHeadersAreRemoved(t *testing.T) {
 	if got[0].URL.Path != "/administration/page" {
 		t.Errorf("backend path = %q", got[0].URL.Path)
 	}
+}
+
+// TestUnverifiedEmailNamesNobody: on providers where users edit their own
+// address, an email rule would let anyone name themselves after someone
+// else; email_verified false stops the rule (absent is fine).
+func TestUnverifiedEmailNamesNobody(t *testing.T) {
+	victim := fakeop.User{Name: "mallory", Password: "mallory-password", Claims: map[string]any{
+		"sub": "attacker-1", "email": "alice@example.com", "email_verified": false, "preferred_username": "mallory"}}
+	t.Run("refused", func(t *testing.T) {
+		g := newGate(t, setup{opOptions: fakeop.Options{Users: []fakeop.User{victim}}})
+		b := g.browser()
+		r := last(b.Visit(g.url + "/Administration/"))
+		if r.StatusCode != http.StatusForbidden || r.Request.URL.Path != "/Administration/AccessDenied.aspx" {
+			t.Errorf("unverified email = %d at %s; want the access denied page", r.StatusCode, r.Request.URL.Path)
+		}
+		if n := len(g.backend.requests()); n != 0 {
+			t.Errorf("backend received %d request(s)", n)
+		}
+		if !strings.Contains(g.logs.String(), `"reason":"email_unverified"`) {
+			t.Errorf("no log line with reason email_unverified:\n%s", g.logs.String())
+		}
+	})
+	t.Run("a later rule names the user, the address is not forwarded", func(t *testing.T) {
+		g := newGate(t, setup{
+			opOptions: fakeop.Options{Users: []fakeop.User{victim}},
+			rules: "[[authentication.claims]]\nclaim_type = \"email\"\nauthentication_type = \"Mail\"\n" +
+				"[[authentication.claims]]\nclaim_type = \"sub\"\nauthentication_type = \"Subject\"\n",
+		})
+		b := g.browser()
+		g.signedIn(b, "/Administration/")
+		got := g.backend.last(t)
+		if got.Header.Get("X-Forwarded-User") != "attacker-1" || got.Header.Get("X-Forwarded-Authentication-Type") != "Subject" {
+			t.Errorf("backend user = %q (%q); want attacker-1 by the sub rule", got.Header.Get("X-Forwarded-User"), got.Header.Get("X-Forwarded-Authentication-Type"))
+		}
+		if e := got.Header.Get("X-Forwarded-Email"); e != "" {
+			t.Errorf("backend received the unverified address %q", e)
+		}
+	})
 }

@@ -180,7 +180,8 @@ type signedIn struct {
 	returnURL string
 	// denied: the ID token was good, but no claims rule lets this user in.
 	denied bool
-	issuer any // the token's iss, for the log line of a denied sign-in
+	issuer any    // the token's iss, for the log line of a denied sign-in
+	reason string // why it was denied: no_claims_rule, email_unverified
 }
 
 // signInResponse is the redirect URI. completeSignIn runs the checks and
@@ -202,8 +203,8 @@ func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *si
 		a.writeError(w, r, err)
 		return ""
 	case done.denied:
-		a.metrics.signIns.WithLabelValues("denied", "no_claims_rule").Inc()
-		a.log.Warn("sign-in", "result", "denied", "reason", "no_claims_rule", "site", st.name, "issuer", done.issuer)
+		a.metrics.signIns.WithLabelValues("denied", done.reason).Inc()
+		a.log.Warn("sign-in", "result", "denied", "reason", done.reason, "site", st.name, "issuer", done.issuer)
 		http.Redirect(w, r, st.deniedPath, http.StatusFound)
 		return ""
 	}
@@ -250,7 +251,11 @@ func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *si
 	}
 	id, ok := claims.Match(a.opts.Rules, cl)
 	if !ok {
-		return signedIn{denied: true, issuer: cl["iss"]}, nil
+		reason := "no_claims_rule"
+		if claims.RefusedUnverifiedEmail(a.opts.Rules, cl) {
+			reason = "email_unverified"
+		}
+		return signedIn{denied: true, issuer: cl["iss"], reason: reason}, nil
 	}
 	if err := a.startSession(w, r, st, id, rawIDToken); err != nil {
 		return signedIn{}, err
