@@ -22,6 +22,7 @@ type keySet struct {
 	algs      []jose.SignatureAlgorithm            // the allow-list, enforced again here
 	secret    []byte                               // HMAC key; nil unless an HS algorithm is allowed
 	minForced time.Duration
+	source    string          // where the keys come from, in the operator's words, for errors
 	ctx       context.Context // bounds fetches, which outlive the request that asked for one
 	stats     *counters
 
@@ -158,21 +159,31 @@ func (s *keySet) verify(ctx context.Context, raw string) ([]byte, Reason, error)
 		return nil, ReasonKeysUnavailable, errors.New("no signing keys loaded yet")
 	}
 	cands := h.candidates(keys)
-	if payload, err := tryKeys(jws, h.Alg, cands); err == nil {
+	payload, err := tryKeys(jws, h.Alg, cands)
+	if err == nil {
 		return payload, "", nil
 	} else if h.named() && len(cands) > 0 {
 		return nil, ReasonSignature, err
 	}
 
+	if s.fetch == nil {
+		// Local keys (Store): there is nothing to fetch, and a key none of
+		// them holds will not appear; the token is refused like any other
+		// whose key is unknown.
+		if h.named() {
+			return nil, ReasonUnknownKey, fmt.Errorf("no key with kid %q or x5t %q among the %d keys from %s", h.Kid, h.X5t, len(keys), s.source)
+		}
+		return nil, ReasonSignature, fmt.Errorf("no key from %s verifies it: %w", s.source, err)
+	}
 	refreshErr := s.refresh(ctx, true, gen)
 	keys, _, _ = s.snapshot()
 	cands = h.candidates(keys)
-	payload, err := tryKeys(jws, h.Alg, cands)
+	payload, err = tryKeys(jws, h.Alg, cands)
 	switch {
 	case err == nil:
 		return payload, "", nil
 	case h.named() && len(cands) == 0:
-		err = fmt.Errorf("no key with kid %q or x5t %q among %d keys", h.Kid, h.X5t, len(keys))
+		err = fmt.Errorf("no key with kid %q or x5t %q among the %d keys from %s", h.Kid, h.X5t, len(keys), s.source)
 		if refreshErr != nil && !errors.Is(refreshErr, errRateLimited) {
 			// The key may well exist: the provider could not be asked.
 			return nil, ReasonKeysUnavailable, fmt.Errorf("%w (%w)", err, refreshErr)

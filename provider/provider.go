@@ -62,6 +62,7 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 			Keys:          o.URL,
 		}
 	}
+	p.keys.source = keySource(o)
 	if o.Kind == Store {
 		keys, warnings, err := loadStore(o.Certificates, o.Now())
 		if err != nil {
@@ -75,6 +76,26 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	p.keys.fetch = p.fetchKeys
 	go p.loop()
 	return p, nil
+}
+
+// keySource says where the signing keys come from, for the error that
+// names a key none of them holds.
+func keySource(o Options) string {
+	switch o.Kind {
+	case Store:
+		var where []string
+		for _, c := range o.Certificates {
+			where = append(where, fmt.Sprintf("%s (%s %s in %s)", c.Name, c.FindType, c.FindValue, c.Location))
+		}
+		return "the certificates of openid_connect.identity_provider_certificates: " + strings.Join(where, ", ") +
+			"; add the provider's new signing certificate there"
+	case Federation:
+		return "the signing certificates of the federation metadata " + o.URL
+	case JWKS:
+		return "the JWKS " + o.URL
+	default:
+		return "the provider's jwks_uri (discovered from " + o.URL + ")"
+	}
 }
 
 // Ready returns nil once the endpoints and at least one signing key are

@@ -283,3 +283,38 @@ func TestUnverifiedEmailNamesNobody(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownKeyRefusedInEveryKind: a token signed by a key none of the
+// configured sources holds is a 401 refusal whatever the discovery kind,
+// and the log names the key and where keys come from.
+func TestUnknownKeyRefusedInEveryKind(t *testing.T) {
+	tests := []struct {
+		kind  string
+		s     setup
+		where string
+	}{
+		{"OpenIdDiscoveryDocument", setup{}, "jwks_uri"},
+		{"JsonWebKeySet", setup{kind: "JsonWebKeySet"}, "the JWKS"},
+		{"Federation", setup{kind: "Federation"}, "federation metadata"},
+		{"Store", setup{kind: "Store", certs: opCertificate(t, false)}, "identity_provider_certificates"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			tt.s.authMethod = "GET"
+			g := newGate(t, tt.s)
+			if err := g.op.SetSigning(fakeop.SigningOptions{SignWithUnpublishedKey: true, KeyID: "made-up-kid"}); err != nil {
+				t.Fatal(err)
+			}
+			b := g.browser()
+			r := last(b.Visit(g.url + "/Administration/"))
+			if r.StatusCode != http.StatusUnauthorized {
+				t.Errorf("token signed by an unknown key = %d; want 401\n%s", r.StatusCode, r.Body)
+			}
+			g.assertRefused(b, r, "id_token_unknown_key", "signature")
+			logs := g.logs.String()
+			if !strings.Contains(logs, `made-up-kid`) || !strings.Contains(logs, tt.where) {
+				t.Errorf("the refusal's log does not name the key made-up-kid and %q:\n%s", tt.where, grep(logs, "request refused"))
+			}
+		})
+	}
+}
