@@ -43,10 +43,17 @@ func TestAccessLogAndRequestID(t *testing.T) {
 				kept bool
 			}{
 				{"lb-4f1c9e2a", true},
+				{"0f8fad5b-d9cb-469f-a165-70867728950e", true},
+				{"trace_1.2", true},
+				{strings.Repeat("x", 64), true},
 				{"", false},
 				{"has space", false},
-				{strings.Repeat("x", 129), false},
+				{strings.Repeat("x", 65), false},
 				{`quote"d`, false},
+				{"<script>alert(1)</script>", false},
+				{"a%0d%0aSet-Cookie:x", false},
+				{"id;rm", false},
+				{"{jndi:ldap://x}", false},
 			} {
 				g.logs.Reset()
 				start := time.Now()

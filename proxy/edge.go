@@ -29,21 +29,24 @@ func (w *logWriter) Write(p []byte) (int, error) {
 
 func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// requestID keeps a client's or load balancer's X-Request-Id when it is a
-// short token of visible characters, and makes a new one otherwise, so a
-// request can be followed from the load balancer to the backend.
+// maxRequestIDLen bounds a request id taken from a client: a UUID is 36
+// characters, an nginx $request_id 32.
+const maxRequestIDLen = 64
+
+// requestID keeps a load balancer's X-Request-Id when it is a short id of
+// letters, digits, '-', '_' and '.', and makes a new one otherwise, so a
+// request can be followed from the load balancer to the backend. Anything
+// else a client sends there (quotes, spaces, '%', markup, a megabyte) would
+// go into the log, the backend's logs and its pages as it is.
 func requestID(given string) string {
-	if given != "" && len(given) <= 128 {
-		ok := true
-		for i := 0; i < len(given); i++ {
-			if c := given[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return given
+	if given == "" || len(given) > maxRequestIDLen {
+		return rand.Text()
+	}
+	for i := 0; i < len(given); i++ {
+		c := given[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return rand.Text()
 		}
 	}
-	return rand.Text()
+	return given
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,7 +70,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	l := cfg.Limits
 	public := &http.Server{
 		Handler:           s,
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate},
+		TLSConfig:         serverTLSConfig(certs.GetCertificate),
 		ReadHeaderTimeout: l.ReadHeaderTimeout.Duration,
 		ReadTimeout:       l.ReadTimeout.Duration,
 		WriteTimeout:      l.WriteTimeout.Duration,

@@ -92,3 +92,23 @@ func (c *certReloader) fileStamp() (string, error) {
 	}
 	return stamp, nil
 }
+
+// serverTLSConfig is the public listener's TLS: 1.2 and 1.3 only, and in
+// TLS 1.2 only ECDHE key exchange (forward secrecy) with AES-GCM or
+// ChaCha20-Poly1305, leaving out the CBC suites with their SHA-1 MACs and
+// padding-oracle history and RSA key exchange. TLS 1.3's suites are all
+// AEAD and not configurable.
+func serverTLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+		GetCertificate: getCertificate,
+	}
+}
