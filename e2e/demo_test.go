@@ -71,7 +71,7 @@ func TestDemoScenarios(t *testing.T) {
 		// Cookie names, or a sentence saying there were none.
 		if c := got["Cookies"]; !strings.HasPrefix(c, "none") {
 			for _, name := range strings.Split(c, ", ") {
-				if strings.HasPrefix(name, "oidcgate") {
+				if strings.HasPrefix(strings.TrimPrefix(name, "__Host-"), "oidcgate") {
 					t.Errorf("site received oidcgate's cookie %q", name)
 				}
 			}
@@ -311,7 +311,7 @@ func TestDemoForceReauthenticate(t *testing.T) {
 
 		// Forget oidcgate's session, keep the provider's.
 		b.Do("delete oidcgate's session cookie", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			_, err := cdp.Call(ctx, tg, network.DeleteCookies, network.DeleteCookiesParams{Name: d.Config.Session.CookieName, URL: admin.URL})
+			_, err := cdp.Call(ctx, tg, network.DeleteCookies, network.DeleteCookiesParams{Name: "__Host-" + d.Config.Session.CookieName, URL: admin.URL})
 			return chromedp.Void{}, err
 		})
 		before := d.Provider.Stats().AuthorizeRequests

@@ -453,7 +453,7 @@ func wantNoOwnCookies(t *testing.T, r BackendRequest, cookieName string) {
 	t.Helper()
 	req := http.Request{Header: r.Header}
 	for _, c := range req.Cookies() {
-		if strings.HasPrefix(c.Name, cookieName) {
+		if strings.HasPrefix(strings.TrimPrefix(c.Name, "__Host-"), cookieName) {
 			t.Errorf("backend received oidcgate's cookie %q", c.Name)
 		}
 	}

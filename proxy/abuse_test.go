@@ -47,7 +47,7 @@ func TestReplayAndInjection(t *testing.T) {
 			t.Errorf("second callback = %d; want 400 saying the sign-in was already completed\n%s", r.StatusCode, r.Body)
 		}
 		for _, c := range r.Cookies() {
-			if c.Name == "oidcgate" {
+			if c.Name == sessionCookie {
 				t.Errorf("second callback touched the session cookie: %v", c)
 			}
 		}
@@ -99,7 +99,7 @@ func TestSignInFlood(t *testing.T) {
 
 	loginCookies := 0
 	for _, c := range b.Jar.Cookies(mustURL(g.url + "/Administration/")) {
-		if strings.HasPrefix(c.Name, "oidcgate_login_") {
+		if strings.HasPrefix(c.Name, loginCookiePrefix) {
 			loginCookies++
 		}
 	}
@@ -187,7 +187,7 @@ func TestClientKeepingEveryLoginCookie(t *testing.T) {
 			switch {
 			case c.MaxAge < 0:
 				expired++
-			case strings.HasPrefix(c.Name, "oidcgate_login_"):
+			case strings.HasPrefix(c.Name, loginCookiePrefix):
 				set++
 				kept = append(kept, c.Name+"="+c.Value)
 			}
@@ -217,8 +217,8 @@ func TestOversizedCookies(t *testing.T) {
 	g.signedIn(b, "/Administration/")
 	session := ""
 	for _, c := range b.Jar.Cookies(mustURL(r.public + "/Administration/")) {
-		if c.Name == "oidcgate" {
-			session = "oidcgate=" + c.Value
+		if c.Name == sessionCookie {
+			session = sessionCookie + "=" + c.Value
 		}
 	}
 	if session == "" {
@@ -235,7 +235,7 @@ func TestOversizedCookies(t *testing.T) {
 	chunks := func(n int) string {
 		parts := []string{session}
 		for i := 1; i <= n; i++ {
-			parts = append(parts, fmt.Sprintf("oidcgate_%d=%s", i, strings.Repeat("A", 3000)))
+			parts = append(parts, fmt.Sprintf("%s_%d=%s", sessionCookie, i, strings.Repeat("A", 3000)))
 		}
 		return strings.Join(parts, "; ")
 	}
@@ -272,7 +272,7 @@ func TestOversizedCookies(t *testing.T) {
 	// The backend never sees oidcgate's own cookies, however many came.
 	for _, req := range backend.requests() {
 		for _, c := range req.Cookies() {
-			if c.Name == "oidcgate" || strings.HasPrefix(c.Name, "oidcgate_") {
+			if c.Name == sessionCookie || strings.HasPrefix(c.Name, sessionCookie+"_") {
 				t.Errorf("backend received cookie %s", c.Name)
 			}
 		}
@@ -309,7 +309,7 @@ func TestReplayAtAnotherReplica(t *testing.T) {
 	replica.ServeHTTP(w, req)
 	session := false
 	for _, c := range w.Result().Cookies() {
-		session = session || c.Name == "oidcgate" && c.MaxAge >= 0
+		session = session || c.Name == sessionCookie && c.MaxAge >= 0
 	}
 	if w.Code < 400 || w.Code > 499 || session {
 		t.Errorf("replayed callback at another replica = %d, session %v; want 4xx and no session", w.Code, session)

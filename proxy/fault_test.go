@@ -212,7 +212,7 @@ func assertErrorPage(g *gate, r *response, status int, reason, words string) {
 		g.t.Errorf("no log line with reason %q", reason)
 	}
 	for _, c := range r.Cookies() {
-		if c.Name == "oidcgate" && c.Value != "" && c.MaxAge >= 0 {
+		if c.Name == sessionCookie && c.Value != "" && c.MaxAge >= 0 {
 			g.t.Errorf("a failed request set a session cookie")
 		}
 	}
@@ -337,7 +337,7 @@ func mintSession(t *testing.T, key, user string) []*http.Cookie {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := session.NewStore(session.StoreOptions{Name: "oidcgate", Lifetime: time.Hour, Secure: true, Codec: codec})
+	store := session.NewStore(session.StoreOptions{Name: sessionCookie, Lifetime: time.Hour, Secure: true, Codec: codec})
 	w := httptest.NewRecorder()
 	sess := &session.Session{User: user, AuthenticationType: "TestOP", Email: user, Subject: "sub-" + user, Issuer: "https://op.example"}
 	if err := store.Save(w, httptest.NewRequest(http.MethodGet, "https://127.0.0.1/", nil), sess); err != nil {

@@ -53,8 +53,16 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 // server does not have) gets an error page that also clears it.
 func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, st *site, err error) {
 	login := st.signInPath + "?ReturnUrl=" + url.QueryEscape(r.URL.RequestURI())
-	if !errors.Is(err, session.ErrNoSession) && !errors.Is(err, session.ErrSessionExpired) {
-		st.sessions.Clear(w, r)
+	// A cookie that cannot be read is not cleared: it may be one planted
+	// beside the user's own (which the browser would then lose); signing
+	// in again replaces the user's own.
+	switch {
+	case errors.Is(err, session.ErrSessionConflict):
+		e := refuse(http.StatusUnauthorized, "session_cookie_conflict",
+			"Your browser sent two different sessions for this site, one of them perhaps planted by another site. Neither was used. Clear this site's cookies and sign in again.", err)
+		s.writeErrorLink(w, r, e, login, "Sign in again")
+		return
+	case !errors.Is(err, session.ErrNoSession) && !errors.Is(err, session.ErrSessionExpired):
 		e := refuse(http.StatusUnauthorized, "session_cookie_invalid",
 			"Your session cookie could not be read: it was changed, or it was made with a key this server no longer has. Please sign in again.", err)
 		s.writeErrorLink(w, r, e, login, "Sign in again")
@@ -82,10 +90,11 @@ func isNavigation(r *http.Request) bool {
 }
 
 // ownsCookie reports whether a cookie is one of oidcgate's own; these never
-// reach a backend.
+// reach a backend. Names without the __Host- prefix count too: browsers
+// keep the cookies of before require_ssl gave it, and anyone may send one.
 func (s *Server) ownsCookie(name string) bool {
 	for _, st := range s.stores {
-		if st.Owns(name) {
+		if st.Owns(name) || st.Owns(hostPrefix+name) {
 			return true
 		}
 	}

@@ -95,7 +95,7 @@ func (h *callbackHarness) begin() (*http.Cookie, string, *url.URL) {
 	}
 	var login *http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if strings.HasPrefix(c.Name, "oidcgate_login_") {
+		if strings.HasPrefix(c.Name, loginCookiePrefix) {
 			login = c
 		}
 	}
@@ -203,7 +203,7 @@ func FuzzSignInResponse(f *testing.F) {
 			}
 		}
 		for _, c := range resp.Cookies() {
-			if c.Name != "oidcgate" || c.MaxAge < 0 {
+			if c.Name != sessionCookie || c.MaxAge < 0 {
 				continue
 			}
 			if !withCookie || !strings.Contains(query+body, url.QueryEscape(state)) {

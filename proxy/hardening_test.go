@@ -318,3 +318,86 @@ func TestUnknownKeyRefusedInEveryKind(t *testing.T) {
 		})
 	}
 }
+
+// TestCookiesCarryTheHostPrefix: with require_ssl every cookie oidcgate
+// sets in a sign-in and a sign-out is __Host-: Secure, Path=/, no Domain,
+// so a sibling subdomain cannot plant one beside it.
+func TestCookiesCarryTheHostPrefix(t *testing.T) {
+	for _, sso := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sso_enabled = %v", sso), func(t *testing.T) {
+			g := newGate(t, setup{sso: &sso, signOutSTS: true})
+			b := g.browser()
+			hops := g.signedIn(b, "/Administration/")
+			hops = append(hops, b.Do(http.MethodPost, g.url+"/Administration/oidcServices/signoutinitiation", nil, nil))
+			seen := map[bool]bool{} // login cookie?
+			for _, h := range hops {
+				if h.Request.URL.Host != g.host() {
+					continue
+				}
+				for _, line := range h.Header.Values("Set-Cookie") {
+					c, err := http.ParseSetCookie(line)
+					if err != nil {
+						t.Fatalf("Set-Cookie %q: %v", line, err)
+					}
+					if !strings.HasPrefix(c.Name, "__Host-") || !c.Secure || c.Path != "/" || c.Domain != "" || strings.Contains(strings.ToLower(line), "domain=") {
+						t.Errorf("Set-Cookie %q; want a __Host- cookie: Secure, Path=/, no Domain", line)
+					}
+					seen[strings.Contains(c.Name, "_login_")] = true
+				}
+			}
+			if !seen[true] || !seen[false] {
+				t.Errorf("login cookie set: %v, session cookie set: %v; want both", seen[true], seen[false])
+			}
+		})
+	}
+}
+
+// TestCookieTossing: where a sibling subdomain can plant cookies (without
+// the __Host- prefix, require_ssl = false), the browser sends ours and the
+// planted one under one name. The one that decodes wins; two sessions give
+// none; an unreadable one deletes nothing.
+func TestCookieTossing(t *testing.T) {
+	g := newGate(t, setup{sessionTOML: "require_ssl = false\n"})
+	victim := g.browser()
+	g.signedIn(victim, "/Administration/")
+	victimCookie := cookieHeader(victim, g.url+"/Administration/")
+	// The attacker is a user too, here of a deployment with the same keys.
+	mallory := fakeop.User{Name: "mallory", Password: "m-password", Claims: map[string]any{"sub": "m-1", "email": "mallory@example.com"}}
+	ga := newGate(t, setup{sessionTOML: "require_ssl = false\n", opOptions: fakeop.Options{Users: []fakeop.User{mallory}}})
+	attacker := ga.browser()
+	ga.signedIn(attacker, "/Administration/")
+	attackerCookie := cookieHeader(attacker, ga.url+"/Administration/")
+	if !strings.HasPrefix(victimCookie, "oidcgate=") || !strings.HasPrefix(attackerCookie, "oidcgate=") {
+		t.Fatalf("cookies %q and %q; want oidcgate= (no prefix without require_ssl)", victimCookie, attackerCookie)
+	}
+	tests := []struct {
+		name, cookie string
+		status       int
+		user         string // the backend's X-Forwarded-User; "" = nothing forwarded
+	}{
+		{"unreadable first", "oidcgate=AAAA; " + victimCookie, http.StatusOK, "alice@example.com"},
+		{"unreadable last", victimCookie + "; oidcgate=AAAA", http.StatusOK, "alice@example.com"},
+		{"the attacker's session first", attackerCookie + "; " + victimCookie, http.StatusUnauthorized, ""},
+		{"the attacker's session last", victimCookie + "; " + attackerCookie, http.StatusUnauthorized, ""},
+		{"only unreadable", "oidcgate=AAAA", http.StatusUnauthorized, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(g.backend.requests())
+			r := g.rawGet(t, nil, "/Administration/page", "Cookie: "+tt.cookie)
+			if r.StatusCode != tt.status {
+				t.Errorf("GET with Cookie %.60q… = %d; want %d\n%s", tt.cookie, r.StatusCode, tt.status, r.Body)
+			}
+			got := g.backend.requests()[before:]
+			switch {
+			case tt.user == "" && len(got) > 0:
+				t.Errorf("backend received the request as %q", got[0].Header.Get("X-Forwarded-User"))
+			case tt.user != "" && (len(got) != 1 || got[0].Header.Get("X-Forwarded-User") != tt.user):
+				t.Errorf("backend received %d request(s); want one as %s", len(got), tt.user)
+			}
+			if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
+				t.Errorf("answer sets cookies %q; an unreadable or planted cookie is no reason to delete one", sc)
+			}
+		})
+	}
+}

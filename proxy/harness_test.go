@@ -51,6 +51,7 @@ type setup struct {
 	extra        string // more TOML appended
 	oidcExtra    string // more [openid_connect] keys
 	top          string // top-level keys, written before the first table
+	sessionTOML  string // more keys of [session]
 	// extraFor returns more TOML appended after extra, made knowing the OP.
 	extraFor  func(op *fakeoptest.OP) string
 	opOptions fakeop.Options
@@ -69,6 +70,13 @@ type setup struct {
 }
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
+
+// The cookie names of the test deployments: require_ssl is on, so they
+// carry the __Host- prefix.
+const (
+	sessionCookie     = "__Host-oidcgate"
+	loginCookiePrefix = "__Host-oidcgate_login_"
+)
 
 var defaultUser = fakeop.User{
 	Name: "alice", Password: "alice-password",
@@ -185,6 +193,7 @@ func (g *gate) configTOML(s setup) string {
 		keys = []string{testKey1}
 	}
 	fmt.Fprintf(&b, "keys = [%s]\nlifetime = \"1h\"\n", quoteAll(keys))
+	b.WriteString(s.sessionTOML)
 	sso := true
 	if s.sso != nil {
 		sso = *s.sso

@@ -204,10 +204,11 @@ func TestCookieRefusals(t *testing.T) {
 		g.signedIn(b, "/Administration/")
 		u := mustURL(g.url + "/Administration/")
 		for _, c := range b.Jar.Cookies(u) {
-			if c.Name == "oidcgate" {
+			if c.Name == sessionCookie {
 				v := []byte(c.Value)
 				v[len(v)/2] ^= 0x01
 				c.Value = string(v)
+				c.Path, c.Secure = "/", true // as a __Host- cookie must be
 				b.Jar.SetCookies(u, []*http.Cookie{c})
 			}
 		}

@@ -127,6 +127,21 @@ func (s *Server) providerOptions(o Options, outbound *http.Client) (provider.Opt
 	return po, nil
 }
 
+// hostPrefix is the cookie name prefix browsers keep to the host that set
+// it (RFC 6265bis).
+const hostPrefix = "__Host-"
+
+// cookieName is what the names of oidcgate's cookies start with. With
+// require_ssl every cookie carries the __Host- prefix: browsers then accept
+// it only Secure, for Path=/ and without Domain, so no sibling subdomain
+// can plant one beside ours.
+func cookieName(c config.Session) string {
+	if c.RequireSSL {
+		return hostPrefix + c.CookieName
+	}
+	return c.CookieName
+}
+
 // addSites builds the sites, each with its session store (one shared by
 // all with sso_enabled) and its credential injections, longest prefix
 // first, so "/a/b/" wins over "/a/".
@@ -143,7 +158,7 @@ func (s *Server) addSites(cfg *config.Config, codec *session.Codec, transport ht
 	}
 	var shared *session.Store
 	if cfg.Authentication.SSOEnabled {
-		shared = store(cfg.Session.CookieName)
+		shared = store(cookieName(cfg.Session))
 	}
 	for _, sc := range cfg.Sites {
 		st, err := s.newSite(cfg, sc, transport)
@@ -154,7 +169,7 @@ func (s *Server) addSites(cfg *config.Config, codec *session.Codec, transport ht
 		st.counters = s.metrics.siteCounters(st.name)
 		st.latency = s.metrics.upstream.WithLabelValues(st.name)
 		if st.sessions == nil {
-			st.sessions = store(cfg.Session.CookieName + "-" + cookieSafe(sc.Name))
+			st.sessions = store(cookieName(cfg.Session) + "-" + cookieSafe(sc.Name))
 			st.ownSession = true
 		}
 		for _, inj := range sc.Inject {

@@ -79,7 +79,7 @@ func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Cod
 		log:         log,
 		provider:    prov,
 		logins: session.NewLogins(session.LoginOptions{
-			Name:          cfg.Session.CookieName,
+			Name:          cookieName(cfg.Session),
 			TTL:           loginTTL,
 			Max:           maxLoginAttempts,
 			Secure:        true, // TLS always ends here

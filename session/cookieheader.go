@@ -31,6 +31,27 @@ func cookieValue(lines []string, name string) (string, bool) {
 	return "", false
 }
 
+// cookieValues appends to dst the value of every cookie called name in the
+// Cookie header lines, in their order, with cookieValue's meaning. A
+// browser sends several when cookies of the same name were set for
+// different paths or domains, such as one planted by a sibling subdomain.
+func cookieValues(dst []string, lines []string, name string) []string {
+	for _, line := range lines {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			n, v, _ := strings.Cut(textproto.TrimString(pair), "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if v, ok := cookieText(v); ok {
+				dst = append(dst, v)
+			}
+		}
+	}
+	return dst
+}
+
 // cookieText checks a cookie value as net/http does: surrounding double
 // quotes are dropped, and every byte left must be a cookie-octet of RFC
 // 6265 or a space or comma, which browsers send.

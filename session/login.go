@@ -168,14 +168,31 @@ func (l *Logins) Take(w http.ResponseWriter, r *http.Request, state string) (Log
 		return LoginState{}, fmt.Errorf("%w: the response has no state", ErrLoginMissing)
 	}
 	name := l.cookieName(state)
-	c, err := r.Cookie(name)
-	if err != nil {
+	var buf [2]string
+	values := cookieValues(buf[:0], r.Header["Cookie"], name)
+	if len(values) == 0 {
 		return LoginState{}, fmt.Errorf("%w: no cookie %q", ErrLoginMissing, name)
 	}
 	// Expire first: whatever the outcome, the attempt is spent.
 	http.SetCookie(w, l.cookie(name, "", -1))
 
-	plain, why, expired := decodeValue(l.codecs, name, c.Value)
+	// Several cookies of the name: one was planted beside ours. The one
+	// that decodes and holds this state wins, whatever the order.
+	var firstErr error
+	for _, v := range values {
+		st, err := l.take(name, v, state)
+		if err == nil {
+			return st, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return LoginState{}, firstErr
+}
+
+func (l *Logins) take(name, value, state string) (LoginState, error) {
+	plain, why, expired := decodeValue(l.codecs, name, value)
 	if plain == nil {
 		if expired {
 			return LoginState{}, fmt.Errorf("%w: cookie %q: %s", ErrLoginExpired, name, why)

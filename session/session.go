@@ -17,6 +17,10 @@ var (
 	ErrNoSession      = errors.New("session: no session cookie")
 	ErrSessionInvalid = errors.New("session: invalid session cookie")
 	ErrSessionExpired = errors.New("session: session expired")
+	// ErrSessionConflict: the request carries several session cookies of
+	// the same name that are valid and name different users; neither is
+	// trusted.
+	ErrSessionConflict = errors.New("session: several session cookies for different sessions")
 )
 
 // A cookie value larger than chunkSize is split over several cookies:
@@ -116,15 +120,54 @@ func (s *Store) now() time.Time {
 // ErrNoSession when there is no session cookie, and an error wrapping
 // ErrSessionInvalid or ErrSessionExpired, with the reason, when there is one
 // that cannot be trusted or has ended.
+//
+// A browser sends several cookies of the session's name when another site
+// (a sibling subdomain, a path) planted one beside ours. Then the one that
+// decodes wins, whatever the order; when several decode to different
+// sessions the result is ErrSessionConflict, so a planted session never
+// stands in for the user's own.
 func (s *Store) Load(r *http.Request) (*Session, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
 	lines := r.Header["Cookie"]
-	value, ok := cookieValue(lines, s.o.Name)
-	if !ok {
+	var buf [2]string
+	values := cookieValues(buf[:0], lines, s.o.Name)
+	switch len(values) {
+	case 0:
 		return nil, ErrNoSession
+	case 1:
+		return s.load(lines, values[0])
 	}
+	var found *Session
+	var firstErr error
+	for _, v := range values {
+		sess, err := s.load(lines, v)
+		switch {
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		case found == nil:
+			found = sess
+		case !sameUser(found, sess):
+			return nil, fmt.Errorf("%w: %d cookies %q", ErrSessionConflict, len(values), s.o.Name)
+		}
+	}
+	if found != nil {
+		return found, nil
+	}
+	return nil, firstErr
+}
+
+// sameUser: two sessions that tell the backend the same thing.
+func sameUser(a, b *Session) bool {
+	return a.User == b.User && a.AuthenticationType == b.AuthenticationType && a.Email == b.Email &&
+		a.PreferredUsername == b.PreferredUsername && a.Issuer == b.Issuer && a.Subject == b.Subject && a.Site == b.Site
+}
+
+// load decodes one session cookie value, with its chunks.
+func (s *Store) load(lines []string, value string) (*Session, error) {
 	// Only a full first chunk has followers; most sessions need one cookie
 	// and no further lookups.
 	if len(value) >= chunkSize {

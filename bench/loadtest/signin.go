@@ -29,8 +29,8 @@ import (
 )
 
 // cookieName is the session cookie of the benchmark's configuration
-// (single sign-on: one cookie for every site).
-const cookieName = "oidcgate"
+// (single sign-on: one cookie for every site; require_ssl, so __Host-).
+const cookieName = "__Host-oidcgate"
 
 // newBrowserTransport is one simulated browser's connections: HTTP/1.1 with
 // keep-alive, trusting the benchmark's certificate.

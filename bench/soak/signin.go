@@ -77,7 +77,7 @@ func (st *stack) signIn(ctx context.Context, i int, r *replica) (user, error) {
 	u := user{index: i, email: email, via: r}
 	var cookies []string
 	for _, ck := range c.Jar.Cookies(&url.URL{Scheme: "https", Host: publicHost, Path: "/Administration/"}) {
-		if ck.Name == "oidcgate" || strings.HasPrefix(ck.Name, "oidcgate_") {
+		if ck.Name == "__Host-oidcgate" || strings.HasPrefix(ck.Name, "__Host-oidcgate_") {
 			cookies = append(cookies, ck.Name+"="+ck.Value)
 		}
 	}
