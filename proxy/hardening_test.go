@@ -192,9 +192,20 @@ func TestTraceIsRefused(t *testing.T) {
 	g := newGate(t, injectSetup(te))
 	b := g.browser()
 	g.signedIn(b, "/Flowtime/")
-	for _, method := range []string{"TRACE", "TRACK", "trace"} {
+	for _, tt := range []struct {
+		method string
+		lines  []string
+	}{
+		{"TRACE", nil}, {"TRACK", nil}, {"trace", nil},
+		// Frameworks that honour a method override would answer these
+		// as TRACE.
+		{"POST", []string{"X-HTTP-Method-Override: TRACE", "Content-Length: 0"}},
+		{"POST", []string{"X-HTTP-Method: track", "Content-Length: 0"}},
+		{"GET", []string{"X_Method_Override: Trace"}},
+	} {
+		method := tt.method + " " + strings.Join(tt.lines, " ")
 		before := len(g.backend.requests())
-		r := g.rawRequest(t, b, method, "/Flowtime/inbox")
+		r := g.rawRequest(t, b, tt.method, "/Flowtime/inbox", tt.lines...)
 		if r.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("%s = %d; want 405", method, r.StatusCode)
 		}

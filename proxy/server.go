@@ -312,10 +312,52 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 // headers to the client) and paths a browser would never send. It leaves
 // the request's path cleaned of dot segments.
 func screen(r *http.Request) error {
-	if strings.EqualFold(r.Method, "TRACE") || strings.EqualFold(r.Method, "TRACK") {
+	if isTrace(r.Method) || overridesToTrace(r.Header) {
 		return refuse(http.StatusMethodNotAllowed, "method_refused", "This method is not allowed.", nil)
 	}
 	return cleanRequestPath(r)
+}
+
+func isTrace(method string) bool {
+	method = strings.TrimSpace(method)
+	return strings.EqualFold(method, "TRACE") || strings.EqualFold(method, "TRACK")
+}
+
+// overridesToTrace reports whether a method-override header, which many
+// frameworks honour in place of the request's method, asks for TRACE or
+// TRACK.
+func overridesToTrace(h http.Header) bool {
+	for key, vals := range h {
+		if !sameHeaderName(key, "x-http-method-override") && !sameHeaderName(key, "x-http-method") && !sameHeaderName(key, "x-method-override") {
+			continue
+		}
+		for _, v := range vals {
+			if isTrace(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameHeaderName compares a header name with a lower-case one, ignoring
+// case and '_' for '-' as CGI-style backends do, without allocating.
+func sameHeaderName(key, lower string) bool {
+	if len(key) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == '_' {
+			c = '-'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Ready reports whether users can sign in: the provider's endpoints and
