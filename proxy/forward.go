@@ -89,12 +89,12 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// ownsCookie reports whether a cookie is one of oidcgate's own; these never
-// reach a backend. Names without the __Host- prefix count too: browsers
-// keep the cookies of before require_ssl gave it, and anyone may send one.
+// ownsCookie reports whether a cookie is one of oidcgate's own: a
+// session, its chunks or a login state, of any site, with or without the
+// __Host- prefix. These never reach a backend.
 func (s *Server) ownsCookie(name string) bool {
-	for _, st := range s.stores {
-		if st.Owns(name) || st.Owns(hostPrefix+name) {
+	for _, n := range s.cookieNames {
+		if session.Owns(n, name) {
 			return true
 		}
 	}

@@ -30,7 +30,14 @@ func (g *gate) raw(t *testing.T, request string) *response {
 	if _, err := io.WriteString(conn, request); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	// The request the answer belongs to: its method (a HEAD answer has no
+	// body) and a URL to resolve the answer's links against.
+	method, _, _ := strings.Cut(request, " ")
+	req, err := http.NewRequest(method, g.url+"/", nil)
+	if err != nil {
+		req = nil
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
 		t.Fatalf("reading the answer to %q: %v", request, err)
 	}
@@ -408,6 +415,40 @@ func TestCookieTossing(t *testing.T) {
 			}
 			if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
 				t.Errorf("answer sets cookies %q; an unreadable or planted cookie is no reason to delete one", sc)
+			}
+		})
+	}
+}
+
+// TestOwnCookiesNeverReachTheBackend: every cookie oidcgate sets (session,
+// chunks, login states, per-site sessions), with or without the __Host-
+// prefix, is removed from what the backend receives, whatever sso_enabled
+// says; the site's own cookies pass.
+func TestOwnCookiesNeverReachTheBackend(t *testing.T) {
+	for _, sso := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sso_enabled = %v", sso), func(t *testing.T) {
+			g := newGate(t, setup{sso: &sso})
+			b := g.browser()
+			// A login state of an abandoned sign-in stays in the browser.
+			b.Do(http.MethodGet, g.url+"/Flowtime/oidcServices/signininitiation", nil, nil)
+			g.signedIn(b, "/Administration/")
+			own := cookieHeader(b, g.url+"/Administration/")
+			if !strings.Contains(own, loginCookiePrefix) {
+				t.Fatalf("browser cookies %q; want a login state among them", own)
+			}
+			extra := "theme=dark; __Host-oidcgate_login_0123456789abcdef=x; oidcgate_login_0123456789abcdef=x; " +
+				"__Host-oidcgate-flowtime=x; oidcgate-administration=x; oidcgate=x; oidcgate_1=x; __Host-oidcgate_2=x; lang=en"
+			before := len(g.backend.requests())
+			r := g.rawGet(t, nil, "/Administration/page", "Cookie: "+own+"; "+extra)
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("GET = %d\n%s", r.StatusCode, r.Body)
+			}
+			got := g.backend.requests()[before:]
+			if len(got) != 1 {
+				t.Fatalf("backend received %d requests", len(got))
+			}
+			if c := strings.Join(got[0].Header.Values("Cookie"), "; "); c != "theme=dark; lang=en" {
+				t.Errorf("backend Cookie = %q; want only the site's cookies: theme=dark; lang=en", c)
 			}
 		})
 	}

@@ -47,13 +47,16 @@ type Options struct {
 // and either to the sign-in flow or upstream.
 type Server struct {
 	errorWriter
-	log     *slog.Logger
-	auth    *authFlow
-	sites   []*site
-	stores  []*session.Store
-	metrics *metrics
-	noSite  *siteCounters // requests that matched no site
-	buffers *bufferPool   // the reverse proxies' copy buffers
+	log    *slog.Logger
+	auth   *authFlow
+	sites  []*site
+	stores []*session.Store
+	// cookieNames are the names of every cookie oidcgate sets, or set
+	// under another configuration; see ownsCookie.
+	cookieNames []string
+	metrics     *metrics
+	noSite      *siteCounters // requests that matched no site
+	buffers     *bufferPool   // the reverse proxies' copy buffers
 }
 
 // New builds the server from a validated configuration. The provider's
@@ -155,6 +158,16 @@ func (s *Server) addSites(cfg *config.Config, codec *session.Codec, transport ht
 		})
 		s.stores = append(s.stores, st)
 		return st
+	}
+	// Every name oidcgate may have set under this cookie_name, whatever
+	// sso_enabled says now and with or without __Host-: a browser keeps
+	// the cookies of an earlier setting, and anyone may send one.
+	s.cookieNames = []string{cfg.Session.CookieName}
+	for _, sc := range cfg.Sites {
+		s.cookieNames = append(s.cookieNames, cfg.Session.CookieName+"-"+cookieSafe(sc.Name))
+	}
+	for _, n := range s.cookieNames {
+		s.cookieNames = append(s.cookieNames, hostPrefix+n)
 	}
 	var shared *session.Store
 	if cfg.Authentication.SSOEnabled {

@@ -269,8 +269,12 @@ func (s *Store) Clear(w http.ResponseWriter, r *http.Request) {
 // Store's name as prefix: the session cookie, its chunks, and the login
 // cookies of Logins configured with the same Name. The proxy strips them
 // from the Cookie header it forwards.
-func (s *Store) Owns(cookieName string) bool {
-	name := s.o.Name
+func (s *Store) Owns(cookieName string) bool { return Owns(s.o.Name, cookieName) }
+
+// Owns reports whether cookieName is one a Store or Logins named name sets:
+// name itself, its chunks name_1, name_2, …, and the login cookies
+// name_login_….
+func Owns(name, cookieName string) bool {
 	if name == "" {
 		return false
 	}
