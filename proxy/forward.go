@@ -30,18 +30,18 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 		s.unauthenticated(w, r, st, err)
 		return ""
 	}
-	ob := &outbound{identity: claims.Identity{
+	ctx := &outboundContext{Context: r.Context(), ob: outbound{identity: claims.Identity{
 		User:               sess.User,
 		AuthenticationType: sess.AuthenticationType,
 		Email:              sess.Email,
 		PreferredUsername:  sess.PreferredUsername,
 		Issuer:             sess.Issuer,
-	}}
-	if ob.tokens, err = s.injectTokens(r, st); err != nil {
+	}}}
+	if ctx.ob.tokens, err = s.injectTokens(r, st); err != nil {
 		s.writeError(w, r, err)
 		return sess.User
 	}
-	r = r.WithContext(context.WithValue(r.Context(), outboundKey{}, ob))
+	r = r.WithContext(ctx)
 	start := time.Now()
 	st.proxy.ServeHTTP(w, r)
 	st.latency.Observe(since(start))
@@ -110,6 +110,21 @@ type outbound struct {
 
 type outboundKey struct{}
 
+// outboundContext carries a request's outbound to Rewrite: a context of
+// its own rather than context.WithValue and a separate value, so it costs
+// one allocation per request instead of two.
+type outboundContext struct {
+	context.Context
+	ob outbound
+}
+
+func (c *outboundContext) Value(key any) any {
+	if key == (outboundKey{}) {
+		return &c.ob
+	}
+	return c.Context.Value(key)
+}
+
 // reverseProxy forwards to the site's upstream. Rewrite (not Director)
 // starts from a request without the client's X-Forwarded-* headers and
 // without the hop-by-hop headers its Connection header names; the site's
@@ -146,7 +161,9 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 			for i, inj := range st.inject {
 				h[inj.header] = []string{"Bearer " + ob.tokens[i]}
 			}
-			if id := in.Header["X-Request-Id"]; len(id) == 1 {
+			// The request id set at the edge, unless the client's
+			// Connection header had it dropped.
+			if id := in.Header["X-Request-Id"]; len(id) == 1 && len(h["X-Request-Id"]) != 1 {
 				h["X-Request-Id"] = []string{id[0]}
 			}
 			pr.SetXForwarded()
