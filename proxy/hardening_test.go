@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // The attacks here are written as an attacker sends them: raw bytes over a
@@ -449,6 +450,60 @@ func TestOwnCookiesNeverReachTheBackend(t *testing.T) {
 			}
 			if c := strings.Join(got[0].Header.Values("Cookie"), "; "); c != "theme=dark; lang=en" {
 				t.Errorf("backend Cookie = %q; want only the site's cookies: theme=dark; lang=en", c)
+			}
+		})
+	}
+}
+
+// TestCrossSiteSignOut: a third-party page must not sign users out (nor,
+// with sign_out_from_sts, send them to the provider with id_token_hint).
+// What the browser marks as cross-site gets a page whose button signs out;
+// a same-site request signs out at once.
+func TestCrossSiteSignOut(t *testing.T) {
+	g := newGate(t, setup{signOutSTS: true})
+	const signOut = "/Administration/oidcServices/SignOutInitiation"
+	tests := []struct {
+		name   string
+		method string
+		lines  []string
+		ends   bool
+	}{
+		{"cross-site GET", "GET", []string{"Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate"}, false},
+		{"cross-site POST", "POST", []string{"Sec-Fetch-Site: cross-site", "Origin: https://evil.example", "Content-Length: 0"}, false},
+		{"POST from another origin, no Sec-Fetch-Site", "POST", []string{"Origin: https://evil.example", "Content-Length: 0"}, false},
+		{"POST from another port of this host", "POST", []string{"Origin: https://" + strings.Split(g.host(), ":")[0] + ":1", "Content-Length: 0"}, false},
+		{"POST from an opaque origin", "POST", []string{"Origin: null", "Content-Length: 0"}, false},
+		{"the page's own button", "POST", []string{"Sec-Fetch-Site: same-origin", "Origin: " + g.url, "Content-Length: 0"}, true},
+		{"a link on the site", "GET", []string{"Sec-Fetch-Site: same-origin", "Sec-Fetch-Mode: navigate"}, true},
+		{"a browser that says nothing", "GET", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := g.browser()
+			g.signedIn(b, "/Administration/")
+			r := g.rawRequest(t, b, tt.method, signOut, tt.lines...)
+			cleared := false
+			for _, line := range r.Header.Values("Set-Cookie") {
+				if c, err := http.ParseSetCookie(line); err == nil && c.Name == sessionCookie && c.MaxAge < 0 {
+					cleared = true
+				}
+			}
+			loc := r.Header.Get("Location")
+			if tt.ends {
+				if !cleared || r.StatusCode != http.StatusFound || !strings.Contains(loc, "id_token_hint=") {
+					t.Errorf("%s = %d, Location %.80q, session cleared %v; want signed out and sent to the provider", tt.name, r.StatusCode, loc, cleared)
+				}
+				return
+			}
+			if cleared || loc != "" || r.StatusCode != http.StatusOK {
+				t.Errorf("%s = %d, Location %.80q, session cleared %v; want a page and the session kept", tt.name, r.StatusCode, loc, cleared)
+			}
+			action, _ := testkit.ParseForm(t, r)
+			if !strings.HasSuffix(action, signOut) || !strings.Contains(r.Body, `method="post"`) || testkit.AutoSubmits(r.Body) {
+				t.Errorf("%s: the page's form posts to %q; want a button posting to %s:\n%s", tt.name, action, signOut, r.Body)
+			}
+			if page := b.Do(http.MethodGet, g.url+"/Administration/after", nil, nil); page.StatusCode != http.StatusOK {
+				t.Errorf("after %s the session answers %d; want 200", tt.name, page.StatusCode)
 			}
 		})
 	}

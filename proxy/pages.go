@@ -17,6 +17,9 @@ type page struct {
 	Status   int
 	Link     string // optional: where the button goes
 	LinkText string
+	// PostTo, instead of Link: the button sends an empty POST there, so
+	// the request comes from this page, same-origin.
+	PostTo string
 }
 
 const pageCSS = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
@@ -28,7 +31,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title><style>` + pageCSS + `</style></head>
 <body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Link}}<p><a class="button" href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
+{{if .PostTo}}<form method="post" action="{{.PostTo}}"><p><button type="submit">{{.LinkText}}</button></p></form>
+{{else if .Link}}<p><a class="button" href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 {{if .Status}}<p class="status">HTTP {{.Status}}</p>{{end}}</main></body></html>
 `))
 

@@ -9,10 +9,25 @@ import (
 
 // signOut ends the session here and, with sign_out_from_sts, at the
 // provider too: the browser goes to the end-session endpoint with the ID
-// token as a hint and comes back to the site.
+// token as a hint and comes back to the site. A request the browser marks
+// as sent from another site only gets a page that asks.
 func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		a.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
+		return
+	}
+	if crossSite(r, st) {
+		// A third-party page could sign users out with a link or a form
+		// (and, with sign_out_from_sts, send them to the provider with
+		// their ID token as a hint). Nothing ends here: the page's button
+		// sends the sign-out again, now from this site.
+		a.log.Info("sign-out", "site", st.name, "result", "confirm", "reason", "cross_site")
+		renderPage(w, http.StatusOK, page{
+			Title:    "Sign out?",
+			Message:  "Another site asked to sign you out of " + st.name + ". You are still signed in.",
+			PostTo:   st.signOutPath,
+			LinkText: "Sign out",
+		})
 		return
 	}
 	sess, _ := st.sessions.Load(r)
