@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,26 @@ func (s *Server) ownsCookie(name string) bool {
 	return false
 }
 
+// dropOwnSetCookies removes the backend's Set-Cookie lines for cookies
+// named like oidcgate's: a backend page could otherwise end the user's
+// session, or plant a second cookie of its name beside it.
+func (s *Server) dropOwnSetCookies(h http.Header) {
+	lines := h["Set-Cookie"]
+	own := func(line string) bool {
+		name, _, _ := strings.Cut(line, "=")
+		return s.ownsCookie(strings.TrimSpace(name))
+	}
+	if !slices.ContainsFunc(lines, own) {
+		return
+	}
+	kept := slices.DeleteFunc(slices.Clone(lines), own)
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}
+
 // outbound is what forward decided about a request, for Rewrite to put on
 // the request that leaves for the backend.
 type outbound struct {
@@ -174,6 +195,7 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 			if resp.StatusCode == http.StatusSwitchingProtocols && !isWebSocketUpgrade(resp.Header) {
 				return fmt.Errorf("the backend switched protocols to %q; only websocket is forwarded", resp.Header.Get("Upgrade"))
 			}
+			s.dropOwnSetCookies(resp.Header)
 			return nil
 		},
 		Transport:    transport,

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
+	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
 	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
@@ -506,5 +508,36 @@ func TestCrossSiteSignOut(t *testing.T) {
 				t.Errorf("after %s the session answers %d; want 200", tt.name, page.StatusCode)
 			}
 		})
+	}
+}
+
+// TestBackendCannotSetOwnCookies: a backend page that sets a cookie named
+// like oidcgate's could end the user's session or plant a second one
+// beside it; those Set-Cookie lines never reach the browser, the site's
+// own do.
+func TestBackendCannotSetOwnCookies(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "theme=dark; Path=/")
+		w.Header().Add("Set-Cookie", sessionCookie+"=planted; Path=/; Secure")
+		w.Header().Add("Set-Cookie", "oidcgate=planted; Path=/Administration/")
+		w.Header().Add("Set-Cookie", loginCookiePrefix+"0123456789abcdef=x; Path=/; Secure")
+		w.Header().Add("Set-Cookie", "lang=en")
+		io.WriteString(w, "<h1>backend</h1>")
+	}))
+	t.Cleanup(backend.Close)
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
+	r := startRun(t, op, backend.URL, "")
+	waitRunReady(t, r)
+	g := &gate{t: t, op: op, url: r.public, logs: r.logs, backend: &recorder{}}
+	b := g.browser()
+	b.Client.Transport = r.client.Transport
+	g.signedIn(b, "/Administration/")
+	resp := g.rawGet(t, b, "/Administration/page")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET = %d", resp.StatusCode)
+	}
+	got := resp.Header.Values("Set-Cookie")
+	if len(got) != 2 || got[0] != "theme=dark; Path=/" || got[1] != "lang=en" {
+		t.Errorf("the browser got Set-Cookie %q; want only the site's theme and lang", got)
 	}
 }
