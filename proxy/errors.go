@@ -15,6 +15,8 @@ type Error struct {
 	Reason string
 	Public string
 	Err    error
+	// Title is the page heading; "" means the one for Status.
+	Title string
 }
 
 func (e *Error) Error() string {
@@ -76,7 +78,10 @@ func (ew errorWriter) writeErrorLink(w http.ResponseWriter, r *http.Request, err
 		slog.String("path", r.URL.Path),
 		slog.Any("cause", errString(e.Err)),
 	)
-	title := titles[e.Status]
+	title := e.Title
+	if title == "" {
+		title = titles[e.Status]
+	}
 	if title == "" {
 		title = http.StatusText(e.Status)
 	}

@@ -139,7 +139,7 @@ func TestPathsAreRoutedCleaned(t *testing.T) {
 			if tt.status == http.StatusFound && !strings.HasPrefix(r.Header.Get("Location"), "/Flowtime/oidcServices/") {
 				t.Errorf("GET %s went to %q; want Flowtime's sign-in", tt.target, r.Header.Get("Location"))
 			}
-			if tt.status == http.StatusBadRequest && !strings.Contains(r.Body, "not allowed") {
+			if tt.status == http.StatusBadRequest && (!strings.Contains(r.Body, "not allowed") || !strings.Contains(r.Body, "<h1>Address not allowed</h1>")) {
 				t.Errorf("GET %s: the page does not say why:\n%s", tt.target, r.Body)
 			}
 		})

@@ -17,7 +17,7 @@ import (
 func cleanRequestPath(r *http.Request) error {
 	esc := r.URL.EscapedPath()
 	if why := pathProblem(esc); why != "" {
-		return refuse(http.StatusBadRequest, "path_refused", "The address of this request is not allowed: "+why+".", nil)
+		return pathRefused("The address of this request is not allowed: "+why+".", nil)
 	}
 	cleaned := resolveDots(esc)
 	if cleaned == esc {
@@ -25,13 +25,17 @@ func cleanRequestPath(r *http.Request) error {
 	}
 	path, err := url.PathUnescape(cleaned)
 	if err != nil {
-		return refuse(http.StatusBadRequest, "path_refused", "The address of this request could not be read.", err)
+		return pathRefused("The address of this request could not be read.", err)
 	}
 	r.URL.Path, r.URL.RawPath = path, ""
 	if r.URL.EscapedPath() != cleaned {
 		r.URL.RawPath = cleaned
 	}
 	return nil
+}
+
+func pathRefused(public string, cause error) error {
+	return &Error{Status: http.StatusBadRequest, Reason: "path_refused", Public: public, Err: cause, Title: "Address not allowed"}
 }
 
 // pathProblem names what makes an escaped request path unacceptable, or
