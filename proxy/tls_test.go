@@ -76,7 +76,7 @@ func TestHTTP2OversizedHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := h2Get(t, addr, "/Administration/", tt.fields)
+			got := h2Request(t, addr, "GET", "/Administration/", tt.fields)
 			if got != tt.want {
 				t.Errorf("HTTP/2 request with %s: %s; want %s", tt.name, got, tt.want)
 			}
@@ -90,6 +90,29 @@ func TestHTTP2OversizedHeaders(t *testing.T) {
 	}
 }
 
+// TestHTTP2RequestsAreScreened: over HTTP/2 too, a path a browser would
+// never send gets 400 and TRACE gets 405, with nothing forwarded.
+func TestHTTP2RequestsAreScreened(t *testing.T) {
+	op := fakeoptest.NewTLSServer(t, fakeop.Options{ClientID: testClientID, ClientSecret: testClientSecret, Users: []fakeop.User{defaultUser}})
+	backend := newRecorder(t)
+	r := startRun(t, op, backend.URL, "")
+	addr := strings.TrimPrefix(r.public, "https://")
+	tests := []struct{ method, path, want string }{
+		{"GET", "/Administration/%2e%2e/%2e%2e/internal-only/secret", "status 400"},
+		{"GET", "/Administration/..%2fFlowtime/x", "status 400"},
+		{"GET", `/Administration/..\x`, "status 400"},
+		{"TRACE", "/Administration/", "status 405"},
+	}
+	for _, tt := range tests {
+		if got := h2Request(t, addr, tt.method, tt.path, nil); got != tt.want {
+			t.Errorf("HTTP/2 %s %s: %s; want %s", tt.method, tt.path, got, tt.want)
+		}
+	}
+	if n := len(backend.requests()); n != 0 {
+		t.Errorf("backend received %d request(s)", n)
+	}
+}
+
 func manyFields(n, size int) [][2]string {
 	var f [][2]string
 	for i := 0; i < n; i++ {
@@ -98,10 +121,11 @@ func manyFields(n, size int) [][2]string {
 	return f
 }
 
-// h2Get speaks just enough HTTP/2 to send one GET with fields (HPACK
-// literals, no Huffman, spread over CONTINUATION frames) and report how
-// the server answered stream 1: "status NNN", "RST_STREAM" or "GOAWAY".
-func h2Get(t *testing.T, addr, path string, fields [][2]string) string {
+// h2Request speaks just enough HTTP/2 to send one request without a body,
+// with fields (HPACK literals, no Huffman, spread over CONTINUATION frames)
+// and report how the server answered stream 1: "status NNN", "RST_STREAM"
+// or "GOAWAY".
+func h2Request(t *testing.T, addr, method, path string, fields [][2]string) string {
 	t.Helper()
 	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 	if err != nil {
@@ -116,7 +140,7 @@ func h2Get(t *testing.T, addr, path string, fields [][2]string) string {
 	w.WriteString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	writeFrame(w, 0x4, 0, 0, nil) // SETTINGS
 	var block []byte
-	all := append([][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", path}}, fields...)
+	all := append([][2]string{{":method", method}, {":scheme", "https"}, {":authority", addr}, {":path", path}}, fields...)
 	for _, f := range all {
 		block = append(block, 0x00) // literal without indexing, new name
 		block = appendHPACKString(block, f[0])
