@@ -160,9 +160,10 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 	return nil, firstErr
 }
 
-// sameUser: two sessions that tell the backend the same thing.
+// sameUser: two cookies of one session (the same id) that tell the
+// backend the same thing.
 func sameUser(a, b *Session) bool {
-	return a.User == b.User && a.AuthenticationType == b.AuthenticationType && a.Email == b.Email &&
+	return a.ID == b.ID && a.User == b.User && a.AuthenticationType == b.AuthenticationType && a.Email == b.Email &&
 		a.PreferredUsername == b.PreferredUsername && a.Issuer == b.Issuer && a.Subject == b.Subject && a.Site == b.Site
 }
 
