@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,8 +181,13 @@ type signedIn struct {
 	returnURL string
 	// denied: the ID token was good, but no claims rule lets this user in.
 	denied bool
-	issuer any    // the token's iss, for the log line of a denied sign-in
-	reason string // why it was denied: no_claims_rule, email_unverified
+	// why it was denied: no_claims_rule, email_unverified
+	reason string
+	// For the outcome's log line: who the token was about, and which
+	// claims it had (names only), so that "everyone is denied because the
+	// token has no upn" can be read from one line.
+	issuer, subject string
+	claimNames      string
 }
 
 // signInResponse is the redirect URI. completeSignIn runs the checks and
@@ -204,13 +210,15 @@ func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *si
 		return ""
 	case done.denied:
 		a.metrics.signIns.WithLabelValues("denied", done.reason).Inc()
-		a.log.Warn("sign-in", "result", "denied", "reason", done.reason, "site", st.name, "issuer", done.issuer)
+		a.log.Warn("sign-in", "result", "denied", "reason", done.reason, "site", st.name,
+			"request_id", r.Header.Get("X-Request-Id"), "issuer", done.issuer, "subject", done.subject, "claims", done.claimNames)
 		http.Redirect(w, r, st.deniedPath, http.StatusFound)
 		return ""
 	}
 	id := done.identity
 	a.metrics.signIns.WithLabelValues("ok", "").Inc()
-	a.log.Info("sign-in", "result", "ok", "site", st.name, "user", id.User, "authentication_type", id.AuthenticationType)
+	a.log.Info("sign-in", "result", "ok", "site", st.name, "user", id.User, "authentication_type", id.AuthenticationType,
+		"request_id", r.Header.Get("X-Request-Id"), "issuer", done.issuer, "subject", done.subject, "claims", done.claimNames)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, done.returnURL, http.StatusFound)
 	return id.User
@@ -249,18 +257,38 @@ func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *si
 	if cl, err = a.withUserInfo(ctx, cl, tok.AccessToken); err != nil {
 		return signedIn{}, err
 	}
+	done := signedIn{claimNames: claimNames(cl)}
+	done.issuer, _ = cl.String("iss")
+	done.subject, _ = cl.String("sub")
 	id, ok := claims.Match(a.opts.Rules, cl)
 	if !ok {
-		reason := "no_claims_rule"
+		done.denied, done.reason = true, "no_claims_rule"
 		if claims.RefusedUnverifiedEmail(a.opts.Rules, cl) {
-			reason = "email_unverified"
+			done.reason = "email_unverified"
 		}
-		return signedIn{denied: true, issuer: cl["iss"], reason: reason}, nil
+		return done, nil
 	}
 	if err := a.startSession(w, r, st, id, rawIDToken); err != nil {
 		return signedIn{}, err
 	}
-	return signedIn{identity: id, returnURL: login.ReturnURL}, nil
+	done.identity, done.returnURL = id, login.ReturnURL
+	return done, nil
+}
+
+// claimNames lists the names of the claims, sorted and comma-separated,
+// for the sign-in's log line: names only, never values. A provider could
+// send any number of claims of any length; the line stays bounded.
+func claimNames(cl claims.Claims) string {
+	const maxNames, maxName = 64, 64
+	names := make([]string, 0, len(cl))
+	for name := range cl {
+		names = append(names, clip(name, maxName))
+	}
+	slices.Sort(names)
+	if len(names) > maxNames {
+		names = append(names[:maxNames], "…")
+	}
+	return strings.Join(names, ",")
 }
 
 // authorizationCode is the code in the provider's answer, or the error the

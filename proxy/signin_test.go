@@ -201,3 +201,44 @@ func TestSignInLogsOneLinePerOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestDeniedSignInLogLineNamesTheClaims: a user no claims rule admits is
+// diagnosed from one line: the request id, the token's issuer and subject,
+// and the names of the claims it had (here: no upn), never their values.
+func TestDeniedSignInLogLineNamesTheClaims(t *testing.T) {
+	g := newGate(t, setup{rules: "[[authentication.claims]]\nclaim_type = \"upn\"\nauthentication_type = \"AzureAD\"\n"})
+	b := g.browser()
+	g.logs.Reset()
+	hops := b.Visit(g.url + "/Administration/")
+	var requestID string
+	for _, h := range hops {
+		if strings.Contains(strings.ToLower(h.Request.URL.Path), "signinresponse") {
+			requestID = h.Header.Get("X-Request-Id")
+		}
+	}
+	if requestID == "" {
+		t.Fatal("no sign-in response among the hops, or it carried no X-Request-Id")
+	}
+	var line string
+	for _, l := range strings.Split(g.logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"sign-in"`) {
+			line = l
+		}
+	}
+	for _, want := range []string{
+		`"result":"denied"`, `"reason":"no_claims_rule"`,
+		`"request_id":"` + requestID + `"`,
+		`"issuer":"` + g.op.Issuer() + `"`,
+		`"subject":"user-1234"`,
+		`"claims":"at_hash,aud,auth_time,azp,email,exp,iat,iss,name,nonce,preferred_username,sub"`,
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("denied sign-in line lacks %s:\n%s", want, line)
+		}
+	}
+	for _, value := range []string{"alice@example.com", "Alice Example", `"alice"`, testClientID} {
+		if strings.Contains(line, value) {
+			t.Errorf("denied sign-in line shows the claim value %s:\n%s", value, line)
+		}
+	}
+}
