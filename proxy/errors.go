@@ -17,6 +17,13 @@ type Error struct {
 	Err    error
 	// Title is the page heading; "" means the one for Status.
 	Title string
+	// Admin: the refusal comes from how oidcgate or the provider is set up
+	// (a wrong client secret, an unregistered redirect URI, a key no source
+	// holds), so trying again cannot help: the page sends the user to their
+	// administrator, with the request id and time to quote.
+	Admin bool
+	// Retry, when set, is where trying again starts; the page links to it.
+	Retry string
 }
 
 func (e *Error) Error() string {
@@ -32,6 +39,24 @@ func (e *Error) Unwrap() error { return e.Err }
 func refuse(status int, reason, public string, cause error) error {
 	return &Error{Status: status, Reason: reason, Public: public, Err: cause}
 }
+
+// refuseAdmin is refuse for a refusal that only an administrator can fix.
+func refuseAdmin(status int, reason, public string, cause error) error {
+	return &Error{Status: status, Reason: reason, Public: public, Err: cause, Admin: true}
+}
+
+// withRetry gives err, when it is an *Error that trying again may cure, a
+// link to try again at target.
+func withRetry(err error, target string) error {
+	var e *Error
+	if errors.As(err, &e) && !e.Admin && e.Retry == "" {
+		e.Retry = target
+	}
+	return err
+}
+
+// adminWords end the page of a refusal caused by configuration.
+const adminWords = " This is a problem with how sign-in is set up, not with your account, and trying again will not help: please contact your administrator and tell them the request id and time below."
 
 // titles are the page headings for each status a user can meet.
 var titles = map[int]string{
@@ -76,6 +101,8 @@ func (ew errorWriter) writeErrorLink(w http.ResponseWriter, r *http.Request, err
 		slog.String("reason", e.Reason),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
+		slog.String("request_id", r.Header.Get("X-Request-Id")),
+		slog.Bool("configuration", e.Admin),
 		slog.Any("cause", errString(e.Err)),
 	)
 	title := e.Title
@@ -85,7 +112,15 @@ func (ew errorWriter) writeErrorLink(w http.ResponseWriter, r *http.Request, err
 	if title == "" {
 		title = http.StatusText(e.Status)
 	}
-	renderPage(w, e.Status, page{Title: title, Message: e.Public, Status: e.Status, Link: link, LinkText: linkText})
+	message := e.Public
+	switch {
+	case e.Admin:
+		message += adminWords
+		link, linkText = "", ""
+	case link == "" && e.Retry != "":
+		link, linkText = e.Retry, "Try again"
+	}
+	renderPage(w, e.Status, page{Title: title, Message: message, Status: e.Status, Link: link, LinkText: linkText})
 }
 
 // errString keeps nil causes out of the log as "<nil>" strings.

@@ -264,11 +264,15 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 		// The client went away; nobody is left to read a page.
 		return
 	}
+	retry := ""
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		retry = r.URL.RequestURI()
+	}
 	if isTimeout(err) {
-		s.writeError(w, r, refuse(http.StatusGatewayTimeout, "upstream_timeout", "The site did not answer in time. Please try again.", err))
+		s.writeError(w, r, withRetry(refuse(http.StatusGatewayTimeout, "upstream_timeout", "The site did not answer in time. Please try again.", err), retry))
 		return
 	}
-	s.writeError(w, r, refuse(http.StatusBadGateway, "upstream_failed", "The site could not be reached. Please try again in a moment.", err))
+	s.writeError(w, r, withRetry(refuse(http.StatusBadGateway, "upstream_failed", "The site could not be reached. Please try again in a moment.", err), retry))
 }
 
 func upstreamTransport(l config.Limits) *http.Transport {

@@ -62,6 +62,7 @@ type setup struct {
 	// blocks of a Store deployment, made from the OP's certificates.
 	certs       func(op *fakeoptest.OP) string
 	secret      string                  // client secret; "" = testClientSecret
+	opSecret    string                  // the secret the OP expects; "" = the same as secret
 	beforeStart func(op *fakeoptest.OP) // runs before proxy.New, e.g. to break the OP
 	noWait      bool                    // do not wait for the provider to be ready
 	// forcedKeyRefresh is proxy.Options.ForcedKeyRefresh: 0 = 10 s.
@@ -92,6 +93,9 @@ func newGate(t *testing.T, s setup) *gate {
 	o.ClientID, o.ClientSecret = testClientID, testClientSecret
 	if s.secret != "" {
 		o.ClientSecret = s.secret
+	}
+	if s.opSecret != "" {
+		o.ClientSecret = s.opSecret
 	}
 	if o.TokenAuthMethod == "" {
 		o.TokenAuthMethod = s.tokenAuth

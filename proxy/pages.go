@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // page is what every page oidcgate renders itself shows: error pages,
@@ -20,6 +21,10 @@ type page struct {
 	// PostTo, instead of Link: the button sends an empty POST there, so
 	// the request comes from this page, same-origin.
 	PostTo string
+	// With a Status, the request id and the time (UTC) are shown too, for
+	// the user to quote and the administrator to find the log line.
+	RequestID string
+	Time      string
 }
 
 const pageCSS = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
@@ -33,7 +38,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
 {{if .PostTo}}<form method="post" action="{{.PostTo}}"><p><button type="submit">{{.LinkText}}</button></p></form>
 {{else if .Link}}<p><a class="button" href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
-{{if .Status}}<p class="status">HTTP {{.Status}}</p>{{end}}</main></body></html>
+{{if .Status}}<p class="status">HTTP {{.Status}}{{if .RequestID}}<br>Request id: <code>{{.RequestID}}</code>{{end}}<br>Time: {{.Time}}</p>{{end}}</main></body></html>
 `))
 
 // autoPost is the authorization request sent as a form POST: a script
@@ -65,7 +70,13 @@ var autoPostScriptHash = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
+// renderPage writes p; a page with a status shows the request id the edge
+// put on the response and the time.
 func renderPage(w http.ResponseWriter, status int, p page) {
+	if p.Status != 0 {
+		p.RequestID = w.Header().Get("X-Request-Id")
+		p.Time = time.Now().UTC().Format("2006-01-02 15:04:05 UTC")
+	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, p); err != nil {
 		http.Error(w, p.Title, status)

@@ -106,8 +106,8 @@ func (a *authFlow) signIn(w http.ResponseWriter, r *http.Request, st *site) {
 		err = a.provider.Ready()
 	}
 	if err != nil {
-		a.writeError(w, r, refuse(http.StatusServiceUnavailable, "provider_unavailable",
-			"The identity provider cannot be reached yet. Please try again in a minute.", err))
+		a.writeError(w, r, withRetry(refuse(http.StatusServiceUnavailable, "provider_unavailable",
+			"The identity provider cannot be reached yet. Please try again in a minute.", err), r.URL.RequestURI()))
 		return
 	}
 	login := session.LoginState{
@@ -206,7 +206,7 @@ func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *si
 			}
 		}
 		a.metrics.signIns.WithLabelValues(result, reason).Inc()
-		a.writeError(w, r, err)
+		a.writeError(w, r, withRetry(err, st.prefix))
 		return ""
 	case done.denied:
 		a.metrics.signIns.WithLabelValues("denied", done.reason).Inc()
@@ -295,9 +295,13 @@ func claimNames(cl claims.Claims) string {
 // provider answered with instead.
 func authorizationCode(params url.Values) (string, error) {
 	if code := params.Get("error"); code != "" {
-		return "", refuse(http.StatusUnauthorized, "provider_error",
-			"The identity provider did not sign you in ("+clip(code, 64)+"). "+clip(params.Get("error_description"), 300),
-			errors.New("provider answered error="+clip(code, 64)))
+		desc := params.Get("error_description")
+		public := "The identity provider did not sign you in (" + clip(code, 64) + "). " + clip(desc, 300)
+		cause := errors.New("provider answered error=" + clip(code, 64))
+		if configurationError(code, desc) {
+			return "", refuseAdmin(http.StatusUnauthorized, "provider_error", public, cause)
+		}
+		return "", refuse(http.StatusUnauthorized, "provider_error", public, cause)
 	}
 	code := params.Get("code")
 	if code == "" {
@@ -403,6 +407,10 @@ func (a *authFlow) exchange(ctx context.Context, code, verifier, redirectURI str
 		if what == "" {
 			what = "HTTP " + http.StatusText(re.Response.StatusCode)
 		}
+		if re.ErrorCode != "" && re.Response.StatusCode < 500 && configurationError(re.ErrorCode, re.ErrorDescription) {
+			return nil, refuseAdmin(http.StatusUnauthorized, "token_refused",
+				"The identity provider refused oidcgate's request to complete the sign-in ("+clip(what, 64)+").", err)
+		}
 		if re.ErrorCode != "" && re.Response.StatusCode < 500 {
 			return nil, refuse(http.StatusUnauthorized, "token_refused",
 				"The identity provider refused to complete the sign-in ("+clip(what, 64)+"). Please start again from the site.", err)
@@ -430,7 +438,39 @@ func (a *authFlow) verify(ctx context.Context, raw, nonce string) (claims.Claims
 			return nil, refuse(http.StatusServiceUnavailable, reason, "The identity provider's signing keys cannot be loaded right now. Please try again in a minute.", err)
 		}
 	}
-	return nil, refuse(http.StatusUnauthorized, reason, "The identity provider's ID token failed a check ("+verifyWords(reason)+"), so you were not signed in.", err)
+	public := "The identity provider's ID token failed a check (" + verifyWords(reason) + "), so you were not signed in."
+	if ve != nil && adminReasons[ve.Reason] {
+		return nil, refuseAdmin(http.StatusUnauthorized, reason, public, err)
+	}
+	return nil, refuse(http.StatusUnauthorized, reason, public, err)
+}
+
+// adminReasons are the ID token checks that fail the same way for every
+// user until the configuration or the machine is fixed: keys, algorithms,
+// issuer, client id, and clocks.
+var adminReasons = map[provider.Reason]bool{
+	provider.ReasonUnknownKey:      true,
+	provider.ReasonSignature:       true,
+	provider.ReasonAlgorithm:       true,
+	provider.ReasonIssuer:          true,
+	provider.ReasonAudience:        true,
+	provider.ReasonAuthorizedParty: true,
+	provider.ReasonExpired:         true,
+	provider.ReasonNotBefore:       true,
+	provider.ReasonIssuedAt:        true,
+}
+
+// configurationError reports whether an OAuth error from the provider
+// (RFC 6749 4.1.2.1 and 5.2) names a problem with how the client is set
+// up, such as a wrong client secret or a redirect URI the provider does
+// not know, rather than with this attempt.
+func configurationError(code, description string) bool {
+	switch code {
+	case "invalid_client", "unauthorized_client", "unsupported_grant_type", "unsupported_response_type", "invalid_scope", "invalid_request":
+		return true
+	}
+	d := strings.ToLower(description)
+	return strings.Contains(d, "redirect_uri") || strings.Contains(d, "redirect uri") || strings.Contains(d, "reply url")
 }
 
 // withUserInfo completes the claims from the userinfo endpoint when the ID
