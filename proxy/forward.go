@@ -187,7 +187,16 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 			if id := in.Header["X-Request-Id"]; len(id) == 1 && len(h["X-Request-Id"]) != 1 {
 				h["X-Request-Id"] = []string{id[0]}
 			}
+			// ReverseProxy dropped the client's X-Forwarded-For from out;
+			// a trusted load balancer's is kept, and SetXForwarded adds
+			// the address the request came from after it.
+			if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 && s.trusted.has(in.RemoteAddr) {
+				out.Header["X-Forwarded-For"] = prior
+			}
 			pr.SetXForwarded()
+			// The browser's scheme, also when TLS ended at a load
+			// balancer and this listener speaks plain HTTP.
+			out.Header.Set("X-Forwarded-Proto", "https")
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			// The request id is ours; a backend echoing it would double it.

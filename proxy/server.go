@@ -57,6 +57,7 @@ type Server struct {
 	metrics     *metrics
 	noSite      *siteCounters // requests that matched no site
 	buffers     *bufferPool   // the reverse proxies' copy buffers
+	trusted     trustedProxies
 }
 
 // New builds the server from a validated configuration. The provider's
@@ -81,6 +82,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	m := newMetrics(o.Version)
 	s := &Server{errorWriter: errorWriter{log}, log: log, metrics: m, noSite: m.siteCounters(""), buffers: &bufferPool{}}
+	s.trusted = cfg.TrustedProxyPrefixes()
 
 	po, err := s.providerOptions(o, outbound)
 	if err != nil {

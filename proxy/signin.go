@@ -83,7 +83,7 @@ func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Cod
 			Name:          cookieName(cfg.Session),
 			TTL:           loginTTL,
 			Max:           maxLoginAttempts,
-			Secure:        true, // TLS always ends here
+			Secure:        true, // base_url is https, even when TLS ends at a load balancer
 			CrossSitePost: cfg.OpenIDConnect.ResponseMode == config.ResponseModeFormPost,
 			Codec:         codec,
 		}),
