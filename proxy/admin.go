@@ -25,7 +25,7 @@ func (s *Server) adminHandler(stopping *atomic.Bool, certs *certReloader) http.H
 			w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return
 		}
-		if certs.NotAfter().IsZero() {
+		if certs != nil && certs.NotAfter().IsZero() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("not ready: no TLS certificate loaded\n"))
 			return

@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -26,11 +28,19 @@ type RunOptions struct {
 	// CertificateCheck is the least time between two looks at whether
 	// cert_file and key_file changed. Zero: one second.
 	CertificateCheck time.Duration
+	// Hangup delivers SIGHUP: the TLS files are looked at again at once,
+	// and nothing else changes. Nil: no such signal.
+	Hangup <-chan os.Signal
+	// After waits out [limits] shutdown_delay. Nil: time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
-// Run serves the proxy over TLS until ctx ends, then stops gracefully:
-// /readyz turns 503 first, in-flight requests finish (bounded), and Run
-// returns nil.
+// Run serves the proxy until ctx ends, over TLS, or in plain HTTP when the
+// configuration has no [tls] (a load balancer in front ends TLS). Then it
+// stops gracefully: /readyz turns 503 at once, the listeners keep serving
+// for shutdown_delay so that load balancers stop sending new requests,
+// then they close, in-flight requests finish (bounded), and Run returns
+// nil.
 func Run(ctx context.Context, o RunOptions) error {
 	cfg := o.Config
 	log := o.Logger
@@ -38,15 +48,19 @@ func Run(ctx context.Context, o RunOptions) error {
 		log = slog.New(slog.DiscardHandler)
 		o.Logger = log
 	}
-	certs, err := newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, o.CertificateCheck, func(err error) {
+	var certs *certReloader
+	if cfg.TLS.Enabled() {
+		var err error
+		certs, err = newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, o.CertificateCheck, func(cert *x509.Certificate, err error) {
+			if err != nil {
+				log.Error("tls: certificate files changed but could not be loaded; still serving the previous certificate", "error", err.Error())
+				return
+			}
+			log.Info("tls: certificate reloaded", "cert_file", cfg.TLS.CertFile, "subject", cert.Subject.String(), "not_after", cert.NotAfter.UTC().Format(time.RFC3339))
+		})
 		if err != nil {
-			log.Error("tls: certificate files changed but could not be loaded; still serving the previous certificate", "error", err.Error())
-			return
+			return err
 		}
-		log.Info("tls: certificate reloaded", "cert_file", cfg.TLS.CertFile)
-	})
-	if err != nil {
-		return err
 	}
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -58,8 +72,10 @@ func Run(ctx context.Context, o RunOptions) error {
 		log.Warn(w)
 	}
 
-	s.metrics.gauge("oidcgate_tls_certificate_expiry_timestamp_seconds", "When the TLS certificate in service expires (Unix time).",
-		func() float64 { return float64(certs.NotAfter().Unix()) })
+	if certs != nil {
+		s.metrics.gauge("oidcgate_tls_certificate_expiry_timestamp_seconds", "When the TLS certificate in service expires (Unix time).",
+			func() float64 { return float64(certs.NotAfter().Unix()) })
+	}
 
 	ln := o.Listener
 	if ln == nil {
@@ -78,6 +94,9 @@ func Run(ctx context.Context, o RunOptions) error {
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if certs == nil {
+		public.TLSConfig = nil
+	}
 
 	var stopping atomic.Bool
 	var admin *http.Server
@@ -94,26 +113,46 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- public.ServeTLS(ln, "", "") }()
+	scheme := "https"
+	if certs != nil {
+		go func() { errc <- public.ServeTLS(ln, "", "") }()
+	} else {
+		scheme = "http"
+		log.Warn("no [tls]: the public listener speaks plain HTTP; TLS must end at the load balancer in front", "listen", ln.Addr().String())
+		go func() { errc <- public.Serve(ln) }()
+	}
 	var adminAddr net.Addr
 	if adminLn != nil {
 		adminAddr = adminLn.Addr()
 	}
-	log.Info("oidcgate serving", "listen", ln.Addr().String(), "admin_listen", addrString(adminAddr), "sites", len(s.sites))
+	log.Info("oidcgate serving", "listen", ln.Addr().String(), "scheme", scheme, "admin_listen", addrString(adminAddr), "sites", len(s.sites))
 	if o.Started != nil {
 		o.Started(ln.Addr(), adminAddr)
 	}
 
-	select {
-	case err := <-errc:
-		if admin != nil {
-			admin.Close()
+	for stop := false; !stop; {
+		select {
+		case err := <-errc:
+			if admin != nil {
+				admin.Close()
+			}
+			return fmt.Errorf("serve: %w", err)
+		case <-o.Hangup:
+			hangup(log, certs)
+		case <-ctx.Done():
+			stop = true
 		}
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
 	}
-	log.Info("oidcgate stopping: finishing in-flight requests", "grace", shutdownGrace.String())
 	stopping.Store(true)
+	if delay := l.ShutdownDelay.Duration; delay > 0 {
+		log.Info("oidcgate stopping: /readyz answers 503; the listeners close after the shutdown delay", "shutdown_delay", delay.String())
+		after := o.After
+		if after == nil {
+			after = time.After
+		}
+		<-after(delay)
+	}
+	log.Info("oidcgate stopping: listeners closed, finishing in-flight requests", "grace", shutdownGrace.String())
 	shutCtx, done := context.WithTimeout(context.Background(), shutdownGrace)
 	defer done()
 	err = public.Shutdown(shutCtx)
@@ -125,6 +164,18 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	log.Info("oidcgate stopped")
 	return nil
+}
+
+// hangup answers SIGHUP, which never stops oidcgate: the TLS files are
+// looked at again at once (they are also looked at every second), and the
+// configuration is not re-read.
+func hangup(log *slog.Logger, certs *certReloader) {
+	if certs == nil {
+		log.Info("SIGHUP received: nothing to reload (no [tls]); restart to apply configuration changes")
+		return
+	}
+	log.Info("SIGHUP received: looking at the TLS certificate files again; restart to apply configuration changes")
+	certs.Look()
 }
 
 func addrString(a net.Addr) string {

@@ -36,6 +36,15 @@ type running struct {
 
 func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *running {
 	t.Helper()
+	return startRunWith(t, op, backendURL, extraTOML, nil, nil)
+}
+
+// startRunWith is startRun with the configuration's options and Run's
+// options changed by the given functions (either may be nil). The
+// shutdown delay is over at once unless o.After says otherwise; with no
+// cert_file the public URL is http.
+func startRunWith(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string, conf func(*testconfig.Options), opts func(*proxy.RunOptions)) *running {
+	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, err := testcert.Write(dir, 24*time.Hour, "127.0.0.1", "localhost")
 	if err != nil {
@@ -50,7 +59,7 @@ func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *ru
 		t.Fatal(err)
 	}
 	public := "https://" + ln.Addr().String()
-	toml := testconfig.Options{
+	co := testconfig.Options{
 		Listen: ln.Addr().String(), AdminListen: adminLn.Addr().String(),
 		CertFile: certFile, KeyFile: keyFile,
 		DiscoveryURL: op.Issuer() + "/.well-known/openid-configuration",
@@ -60,7 +69,14 @@ func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *ru
 		AuthenticationType:  "TestOP",
 		Sites:               []testconfig.Site{{Name: "Administration", BaseURL: public + "/Administration/", Upstream: backendURL + "/administration/"}},
 		Extra:               extraTOML,
-	}.TOML()
+	}
+	if conf != nil {
+		conf(&co)
+	}
+	if co.CertFile == "" {
+		public = "http://" + ln.Addr().String()
+	}
+	toml := co.TOML()
 	cfg, err := config.Parse([]byte(toml), "run.toml")
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -69,22 +85,29 @@ func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *ru
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
-	go func() {
-		r.done <- proxy.Run(ctx, proxy.RunOptions{
-			Options: proxy.Options{
-				Config:         cfg,
-				Logger:         slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-				OutboundClient: op.Client(),
-				Version:        "test",
-			},
-			Listener:      ln,
-			AdminListener: adminLn,
-			Started:       func(net.Addr, net.Addr) { close(started) },
-			// Every handshake looks at the files: a test that replaces
-			// them need not wait out the second.
-			CertificateCheck: time.Nanosecond,
-		})
-	}()
+	ro := proxy.RunOptions{
+		Options: proxy.Options{
+			Config:         cfg,
+			Logger:         slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			OutboundClient: op.Client(),
+			Version:        "test",
+		},
+		Listener:      ln,
+		AdminListener: adminLn,
+		Started:       func(net.Addr, net.Addr) { close(started) },
+		// Every handshake looks at the files: a test that replaces
+		// them need not wait out the second.
+		CertificateCheck: time.Nanosecond,
+		After: func(time.Duration) <-chan time.Time {
+			over := make(chan time.Time, 1)
+			over <- time.Now()
+			return over
+		},
+	}
+	if opts != nil {
+		opts(&ro)
+	}
+	go func() { r.done <- proxy.Run(ctx, ro) }()
 	select {
 	case <-started:
 	case err := <-r.done:

@@ -18,7 +18,7 @@ import (
 type certReloader struct {
 	certFile, keyFile string
 	interval          time.Duration
-	onReload          func(err error)
+	onReload          func(inService *x509.Certificate, err error)
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
@@ -26,7 +26,9 @@ type certReloader struct {
 	checked time.Time
 }
 
-func newCertReloader(certFile, keyFile string, interval time.Duration, onReload func(error)) (*certReloader, error) {
+// onReload is called, with the lock held, after each attempt to load
+// changed files, with the certificate in service after it.
+func newCertReloader(certFile, keyFile string, interval time.Duration, onReload func(*x509.Certificate, error)) (*certReloader, error) {
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -43,17 +45,33 @@ func newCertReloader(certFile, keyFile string, interval time.Duration, onReload 
 
 func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if now := time.Now(); now.Sub(c.checked) >= c.interval {
-		c.checked = now
-		if stamp, err := c.fileStamp(); err == nil && stamp != c.stamp {
-			err := c.load(stamp)
-			if c.onReload != nil {
-				c.onReload(err)
-			}
-		}
+		c.look(now)
 	}
-	return c.cert, nil
+	cert := c.cert
+	c.mu.Unlock()
+	return cert, nil
+}
+
+// Look looks at the files now, not at the next handshake after the
+// interval, and reloads them if they changed.
+func (c *certReloader) Look() {
+	c.mu.Lock()
+	c.look(time.Now())
+	c.mu.Unlock()
+}
+
+// look reloads the pair if the files changed; c.mu is held.
+func (c *certReloader) look(now time.Time) {
+	c.checked = now
+	stamp, err := c.fileStamp()
+	if err != nil || stamp == c.stamp {
+		return
+	}
+	err = c.load(stamp)
+	if c.onReload != nil {
+		c.onReload(c.cert.Leaf, err)
+	}
 }
 
 // NotAfter is the expiry of the certificate in service.

@@ -192,7 +192,7 @@ authentication_method = "body"
 
 func TestServeStartsAndStopsCleanly(t *testing.T) {
 	op := plainOP(t)
-	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "")
+	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "[limits]\nshutdown_delay = \"0s\"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr testkit.SyncBuffer
 	done := make(chan int, 1)

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
@@ -34,7 +37,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "oidcgate serve: %s is not valid; nothing was started:\n%s\n", *path, indent(err))
 		return 2
 	}
-	if err := proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: log, Version: buildVersion()}}); err != nil {
+	// SIGHUP, which would end the process by default (a closed terminal, or
+	// a reload by habit), only makes oidcgate look at its TLS files again.
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
+	defer signal.Stop(hangup)
+	if err := proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: log, Version: buildVersion()}, Hangup: hangup}); err != nil {
 		log.Error("oidcgate stopped with an error", "error", err.Error())
 		return 1
 	}

@@ -97,7 +97,13 @@ authentication_type = {{toml .AuthType}}
 name     = {{toml .Name}}
 base_url = {{toml .URL}}
 upstream = {{toml .Upstream}}
-{{end}}`))
+{{end}}
+[limits]
+# One replica and no load balancer to drain: stop at once. CHANGE: behind a
+# load balancer, leave this out (5s), or make it longer than the load
+# balancer takes to notice /readyz answering 503.
+shutdown_delay = "0s"
+`))
 
 func configTOML(v configValues) ([]byte, error) {
 	var b bytes.Buffer

@@ -17,7 +17,8 @@ type Site struct {
 // out of the file, so oidcgate's defaults apply.
 type Options struct {
 	Listen, AdminListen string
-	CertFile, KeyFile   string
+	TrustedProxies      []string
+	CertFile, KeyFile   string // both empty: no [tls], plain HTTP
 
 	DiscoveryURL           string // an OpenID discovery document
 	ClientID, ClientSecret string
@@ -47,9 +48,14 @@ func (o Options) TOML() string {
 	}
 	line("listen", o.Listen)
 	line("admin_listen", o.AdminListen)
-	b.WriteString("\n[tls]\n")
-	line("cert_file", o.CertFile)
-	line("key_file", o.KeyFile)
+	if len(o.TrustedProxies) > 0 {
+		fmt.Fprintf(&b, "trusted_proxies = [%s]\n", quoteAll(o.TrustedProxies))
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		b.WriteString("\n[tls]\n")
+		line("cert_file", o.CertFile)
+		line("key_file", o.KeyFile)
+	}
 	b.WriteString("\n[openid_connect]\ndiscovery_kind = \"OpenIdDiscoveryDocument\"\n")
 	line("discovery_uri", o.DiscoveryURL)
 	line("client_id", o.ClientID)
@@ -60,11 +66,7 @@ func (o Options) TOML() string {
 	line("authorization_request_http_method", o.AuthorizationMethod)
 	b.WriteString("\n[session]\n")
 	if len(o.Keys) > 0 {
-		quoted := make([]string, len(o.Keys))
-		for i, k := range o.Keys {
-			quoted[i] = fmt.Sprintf("%q", k)
-		}
-		fmt.Fprintf(&b, "keys = [%s]\n", strings.Join(quoted, ", "))
+		fmt.Fprintf(&b, "keys = [%s]\n", quoteAll(o.Keys))
 	}
 	line("lifetime", or(o.Lifetime, "8h"))
 	b.WriteString("\n[authentication]\n[[authentication.claims]]\n")
@@ -87,4 +89,12 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func quoteAll(ss []string) string {
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(quoted, ", ")
 }
