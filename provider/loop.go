@@ -13,11 +13,15 @@ func (p *Provider) loop() {
 	delay := p.o.RetryMin
 	for {
 		wait := p.o.RefreshInterval
-		if err := p.keys.refresh(p.ctx, false, 0); err != nil {
+		err := p.keys.refresh(p.ctx, false, 0)
+		if err != nil {
 			wait = jitter(delay)
 			delay = min(2*delay, p.o.RetryMax)
 		} else {
 			delay = p.o.RetryMin
+		}
+		if p.o.OnRefresh != nil && p.ctx.Err() == nil {
+			p.o.OnRefresh(p.refreshed(err))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -27,6 +31,21 @@ func (p *Provider) loop() {
 		case <-t.C:
 		}
 	}
+}
+
+// Refreshed is what a background fetch of the endpoints and keys led to.
+type Refreshed struct {
+	Err    error
+	Issuer string // "" while the endpoints are unknown
+	Keys   int    // signing keys in use now (the previous ones after a failure)
+}
+
+func (p *Provider) refreshed(err error) Refreshed {
+	r := Refreshed{Err: err, Keys: p.Stats().Keys}
+	if e, eerr := p.Endpoints(); eerr == nil {
+		r.Issuer = e.Issuer
+	}
+	return r
 }
 
 // jitter spreads retries over [d/2, d], so that replicas that lost the

@@ -74,6 +74,11 @@ type Options struct {
 
 	Certificates []Certificate // Store
 
+	// OnRefresh, if set, is called after each background fetch of the
+	// endpoints and keys: the first load, its retries, and the scheduled
+	// refreshes.
+	OnRefresh func(Refreshed)
+
 	HTTPClient *http.Client  // outbound calls; nil: a client with Timeout
 	Timeout    time.Duration // bound on every outbound call, whatever the client (default 10s)
 

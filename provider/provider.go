@@ -106,7 +106,7 @@ func (p *Provider) Ready() error {
 	}
 	if loaded, _, lastErr := p.keys.status(); !loaded {
 		if lastErr != nil {
-			return fmt.Errorf("provider: signing keys from %s not loaded yet: %w", p.o.URL, lastErr)
+			return chain(lastErr, "signing keys from %s not loaded yet", p.o.URL)
 		}
 		return fmt.Errorf("provider: signing keys from %s not loaded yet", p.o.URL)
 	}
@@ -122,7 +122,7 @@ func (p *Provider) Endpoints() (Endpoints, error) {
 	case p.endpoints != nil:
 		return *p.endpoints, nil
 	case p.discErr != nil:
-		return Endpoints{}, fmt.Errorf("provider: discovery document %s not loaded yet: %w", p.o.URL, p.discErr)
+		return Endpoints{}, chain(p.discErr, "discovery document %s not loaded yet", p.o.URL)
 	}
 	return Endpoints{}, fmt.Errorf("provider: discovery document %s not loaded yet", p.o.URL)
 }
@@ -189,4 +189,24 @@ func (p *Provider) record(source string, err error) {
 		p.stats.fetchErrors.Add(1)
 	}
 	p.o.OnFetch(source, err)
+}
+
+// chained is an error of this package wrapping another that already names
+// the package: "provider: signing keys from … not loaded yet: GET …", not
+// "… not loaded yet: provider: GET …".
+type chained struct {
+	msg string
+	err error
+}
+
+func (e *chained) Error() string { return e.msg }
+func (e *chained) Unwrap() error { return e.err }
+
+func chain(err error, format string, a ...any) error {
+	return &chained{msg: "provider: " + fmt.Sprintf(format, a...) + ": " + unprefixed(err), err: err}
+}
+
+// unprefixed is err's message without this package's "provider: ".
+func unprefixed(err error) string {
+	return strings.TrimPrefix(fmt.Sprint(err), "provider: ")
 }

@@ -42,7 +42,7 @@ type VerifyError struct {
 }
 
 func (e *VerifyError) Error() string {
-	return fmt.Sprintf("provider: id token refused (%s): %v", e.Reason, e.Err)
+	return fmt.Sprintf("provider: id token refused (%s): %s", e.Reason, unprefixed(e.Err))
 }
 
 func (e *VerifyError) Unwrap() error { return e.Err }

@@ -521,6 +521,15 @@ func TestProviderOutageRecovers(t *testing.T) {
 			t.Logf("%s: ready %v after the keys came back, %d key fetch(es) in all", tt.kind, time.Since(restored).Round(time.Millisecond), keyFetches(g.op, tt.kind))
 			g.signedIn(b, "/Administration/")
 			g.assertIdentity(g.op.Issuer())
+
+			logs := g.logs.String()
+			loaded := grep(logs, `"msg":"provider loaded"`)
+			if strings.Count(loaded, "\n") != 0 || !strings.Contains(loaded, `"issuer":"`+g.op.Issuer()+`"`) || !strings.Contains(loaded, `"keys":1`) {
+				t.Errorf("want one line saying the provider was loaded, with its issuer and 1 key; got:\n%s", loaded)
+			}
+			if strings.Contains(logs, "provider: provider:") {
+				t.Errorf("an error names the provider twice:\n%s", grep(logs, "provider: provider:"))
+			}
 		})
 	}
 }

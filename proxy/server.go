@@ -88,9 +88,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	plog := &providerLog{log: log}
+	po.OnRefresh = plog.refreshed
 	prov, err := provider.New(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("openid_connect: %w", err)
+	}
+	if cfg.OpenIDConnect.DiscoveryKind == config.DiscoveryStore { // loaded by New, never fetched
+		plog.refreshed(provider.Refreshed{Issuer: cfg.OpenIDConnect.ValidIssuer, Keys: prov.Stats().Keys})
 	}
 	codec, err := sessionCodec(cfg.Session)
 	if err != nil {
