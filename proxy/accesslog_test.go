@@ -101,3 +101,44 @@ func TestAccessLogAndRequestID(t *testing.T) {
 		})
 	}
 }
+
+// TestNoSiteRequestsLogged: a request for no site is logged with the Host
+// it named (a load balancer sending the wrong one shows at once), at info
+// level; favicon.ico and its kind, which browsers ask every host for, at
+// debug level only.
+func TestNoSiteRequestsLogged(t *testing.T) {
+	for _, tt := range []struct {
+		name, path, level string
+	}{
+		{"a page", "/Reports/", "INFO"},
+		{"favicon.ico", "/favicon.ico", "DEBUG"},
+		{"robots.txt", "/robots.txt", "DEBUG"},
+		{"apple touch icon", "/apple-touch-icon-precomposed.png", "DEBUG"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGate(t, setup{})
+			g.logs.Reset()
+			req, _ := http.NewRequest(http.MethodGet, g.url+tt.path, nil)
+			req.Host = "internal-name.example:8443"
+			resp, err := g.op.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("GET %s for no site = %d; want 404", tt.path, resp.StatusCode)
+			}
+			lines := accessLines(t, g.logs.String())
+			if len(lines) != 1 {
+				t.Fatalf("%d request lines; want 1:\n%s", len(lines), g.logs.String())
+			}
+			if l := lines[0]; l["host"] != "internal-name.example:8443" || l["level"] != tt.level || l["status"] != float64(404) {
+				t.Errorf("request line host=%v level=%v status=%v; want internal-name.example:8443 %s 404", l["host"], l["level"], l["status"], tt.level)
+			}
+			refused := grep(g.logs.String(), `"msg":"request refused"`)
+			if !strings.Contains(refused, `"level":"`+tt.level+`"`) || !strings.Contains(refused, `internal-name.example:8443`) {
+				t.Errorf("refusal line not at %s or without the host:\n%s", tt.level, refused)
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"crypto/rand"
+	"net"
 	"net/http"
 )
 
@@ -12,10 +14,13 @@ type logWriter struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
+	err         error // the first failed write
 }
 
+// WriteHeader keeps the final status, or 101 for a websocket upgrade (the
+// connection is the backend's after it).
 func (w *logWriter) WriteHeader(code int) {
-	if !w.wroteHeader && code >= 200 {
+	if !w.wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 		w.wroteHeader = true
 	}
@@ -24,7 +29,34 @@ func (w *logWriter) WriteHeader(code int) {
 
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.wroteHeader = true
-	return w.ResponseWriter.Write(p)
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// outcome is the status and outcome for the request's log line: a response
+// cut off by write_timeout is logged as 504 "write_timeout", whatever
+// status went out before the cut.
+func (w *logWriter) outcome(aborted bool) (int, string) {
+	switch {
+	case w.err != nil && isTimeout(w.err):
+		return http.StatusGatewayTimeout, "write_timeout"
+	case aborted:
+		return w.status, "aborted"
+	}
+	return w.status, ""
+}
+
+// Hijack hands the connection over for a websocket: ReverseProxy then
+// writes the backend's 101 on the connection itself, so it is noted here.
+func (w *logWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
+	}
+	return conn, rw, err
 }
 
 func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -95,6 +95,8 @@ func (ew errorWriter) writeErrorLink(w http.ResponseWriter, r *http.Request, err
 		level = slog.LevelError
 	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized:
 		level = slog.LevelWarn
+	case e.Reason == "no_site" && noSiteNoise(r.URL.Path):
+		level = slog.LevelDebug
 	}
 	ew.log.LogAttrs(r.Context(), level, "request refused",
 		slog.Int("status", e.Status),

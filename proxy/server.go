@@ -254,12 +254,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p != http.ErrAbortHandler {
 				panic(p)
 			}
-			s.logRequest(r, st, user, lw.status, start, "aborted")
+			status, outcome := lw.outcome(true)
+			s.logRequest(r, st, user, status, start, outcome)
 			panic(p)
 		}
 	}()
 	st, user = s.dispatch(lw, r)
-	s.logRequest(r, st, user, lw.status, start, "")
+	status, outcome := lw.outcome(false)
+	s.logRequest(r, st, user, status, start, outcome)
 }
 
 // logRequest writes the request's one log line and counts it. The record
@@ -268,17 +270,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logRequest(r *http.Request, st *site, user string, status int, start time.Time, outcome string) {
 	siteName := ""
 	counters := s.noSite
+	level := slog.LevelInfo
 	if st != nil {
 		siteName, counters = st.name, st.counters
+	} else if noSiteNoise(r.URL.Path) {
+		level = slog.LevelDebug
 	}
 	counters.observe(status)
 	h := s.log.Handler()
 	ctx := r.Context()
-	if !h.Enabled(ctx, slog.LevelInfo) {
+	if !h.Enabled(ctx, level) {
 		return
 	}
 	now := time.Now()
-	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec := slog.NewRecord(now, level, "request", 0)
 	rec.AddAttrs(
 		slog.String("site", siteName),
 		slog.String("method", r.Method),
@@ -291,7 +296,18 @@ func (s *Server) logRequest(r *http.Request, st *site, user string, status int, 
 	if outcome != "" {
 		rec.AddAttrs(slog.String("outcome", outcome))
 	}
+	if st == nil { // which name the client used: a base_url host, a load balancer's, another
+		rec.AddAttrs(slog.String("host", clip(r.Host, 256)))
+	}
 	h.Handle(ctx, rec)
+}
+
+// noSiteNoise: paths that browsers and crawlers ask every host for, which
+// fill the log with requests for no site. They are logged at debug level.
+func noSiteNoise(path string) bool {
+	p := strings.ToLower(path)
+	return p == "/favicon.ico" || p == "/robots.txt" || p == "/sitemap.xml" ||
+		strings.HasPrefix(p, "/apple-touch-icon") || strings.HasPrefix(p, "/.well-known/")
 }
 
 // dispatch routes a request to its site and to the endpoint it asks for;
@@ -306,7 +322,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 	st, bare := s.route(r)
 	switch {
 	case st == nil:
-		s.writeError(w, r, refuse(http.StatusNotFound, "no_site", "No site is served at this address.", nil))
+		s.writeError(w, r, refuse(http.StatusNotFound, "no_site", "No site is served at this address.", fmt.Errorf("no site for host %q", clip(r.Host, 256))))
 	case bare:
 		target := st.prefix
 		if r.URL.RawQuery != "" {

@@ -3,15 +3,19 @@ package proxy_test
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
 // TestWebSocketPassesThrough upgrades a signed-in connection through
@@ -76,6 +80,65 @@ func TestWebSocketPassesThrough(t *testing.T) {
 	}
 	if gotUser != "alice@example.com" {
 		t.Errorf("backend saw X-Forwarded-User %q on the upgrade", gotUser)
+	}
+	// The upgrade's request line says 101, once the connection has ended.
+	conn.Close()
+	err = testkit.Until(5*time.Second, func() error {
+		for _, l := range accessLines(t, r.logs.String()) {
+			if l["path"] == "/Administration/socket" {
+				if l["status"] != float64(http.StatusSwitchingProtocols) {
+					return fmt.Errorf("websocket logged with status %v; want 101", l["status"])
+				}
+				return nil
+			}
+		}
+		return errors.New("no request line for the websocket")
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// TestWriteTimeoutLogged: a response that write_timeout cuts off after
+// its status line went out is logged as 504 "write_timeout", not as the
+// 200 the client saw begin.
+func TestWriteTimeoutLogged(t *testing.T) {
+	stalled := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first part\n")
+		http.NewResponseController(w).Flush()
+		// The cut needs the wall clock to pass write_timeout: a socket's
+		// deadline cannot be told the time.
+		time.Sleep(400 * time.Millisecond)
+		io.WriteString(w, strings.Repeat("second part\n", 1000))
+		close(stalled)
+	}))
+	t.Cleanup(slow.Close)
+	r := startRun(t, newTestOP(t), slow.URL, "[limits]\nwrite_timeout = \"200ms\"\n")
+	waitRunReady(t, r)
+	req, _ := http.NewRequest(http.MethodGet, r.public+"/Administration/stream", nil)
+	for _, c := range mintSession(t, testKey1, "alice@example.com") {
+		req.AddCookie(c)
+	}
+	resp, err := r.client.Do(req)
+	if err == nil {
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	<-stalled
+	err = testkit.Until(5*time.Second, func() error {
+		for _, l := range accessLines(t, r.logs.String()) {
+			if l["path"] == "/Administration/stream" {
+				if l["status"] != float64(http.StatusGatewayTimeout) || l["outcome"] != "write_timeout" {
+					return fmt.Errorf("cut response logged with status %v, outcome %v; want 504 write_timeout", l["status"], l["outcome"])
+				}
+				return nil
+			}
+		}
+		return errors.New("no request line for the cut response")
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }
 
