@@ -49,6 +49,12 @@ func TestErrorPagesSayWhoCanFixIt(t *testing.T) {
 			http.StatusUnauthorized, "provider_error", true, ""},
 		{"user cancelled at the provider", setup{}, nil, callbackWith("error=access_denied"),
 			http.StatusUnauthorized, "provider_error", false, "/Administration/"},
+		{"site down", setup{}, nil, func(g *gate) *response {
+			b := g.browser()
+			g.signedIn(b, "/Administration/")
+			g.backend.Close()
+			return b.Do(http.MethodGet, g.url+"/Administration/reports?week=7", nil, nil)
+		}, http.StatusBadGateway, "upstream_failed", false, "/Administration/reports?week=7"},
 		{"sign-in answer from another browser", setup{}, nil, func(g *gate) *response {
 			return g.browser().Do(http.MethodGet, g.url+"/Administration/oidcServices/signinresponse?state=made-up&code=x", nil, nil)
 		}, http.StatusBadRequest, "state_unknown", false, "/Administration/"},

@@ -208,7 +208,7 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 			return nil
 		},
 		Transport:    transport,
-		ErrorHandler: s.upstreamError,
+		ErrorHandler: s.upstreamErrorHandler(st),
 		BufferPool:   s.buffers,
 		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -266,22 +266,44 @@ func (b *bufferPool) Put(buf []byte) {
 	}
 }
 
+// upstreamErrorHandler is the site's ReverseProxy.ErrorHandler, which is
+// handed the request that went upstream.
+func (s *Server) upstreamErrorHandler(st *site) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, out *http.Request, err error) {
+		s.upstreamError(w, out, err, st.retryURL(out))
+	}
+}
+
 // upstreamError renders a backend failure: 504 when it timed out, 502
-// otherwise.
-func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+// otherwise, with a link to try again at retry (none when "").
+func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error, retry string) {
 	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		// The client went away; nobody is left to read a page.
 		return
-	}
-	retry := ""
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		retry = r.URL.RequestURI()
 	}
 	if isTimeout(err) {
 		s.writeError(w, r, withRetry(refuse(http.StatusGatewayTimeout, "upstream_timeout", "The site did not answer in time. Please try again.", err), retry))
 		return
 	}
 	s.writeError(w, r, withRetry(refuse(http.StatusBadGateway, "upstream_failed", "The site could not be reached. Please try again in a moment.", err), retry))
+}
+
+// retryURL is where the browser asked to go, read back from the request
+// that went upstream (the upstream's path in place of the site's prefix),
+// for a page's "Try again"; "" for requests that are not page loads.
+func (st *site) retryURL(out *http.Request) string {
+	if out.Method != http.MethodGet && out.Method != http.MethodHead {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(out.URL.EscapedPath(), st.upstream.EscapedPath())
+	target := st.prefix + rest
+	if !ok || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") {
+		return st.prefix // never a link that leaves the site ("//host/…")
+	}
+	if out.URL.RawQuery != "" {
+		target += "?" + out.URL.RawQuery
+	}
+	return target
 }
 
 func upstreamTransport(l config.Limits) *http.Transport {

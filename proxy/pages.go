@@ -74,7 +74,9 @@ var autoPostScriptHash = func() string {
 // put on the response and the time.
 func renderPage(w http.ResponseWriter, status int, p page) {
 	if p.Status != 0 {
-		p.RequestID = w.Header().Get("X-Request-Id")
+		if p.RequestID == "" {
+			p.RequestID = w.Header().Get("X-Request-Id")
+		}
 		p.Time = time.Now().UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	var buf bytes.Buffer

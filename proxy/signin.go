@@ -212,7 +212,8 @@ func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *si
 		a.metrics.signIns.WithLabelValues("denied", done.reason).Inc()
 		a.log.Warn("sign-in", "result", "denied", "reason", done.reason, "site", st.name,
 			"request_id", r.Header.Get("X-Request-Id"), "issuer", done.issuer, "subject", done.subject, "claims", done.claimNames)
-		http.Redirect(w, r, st.deniedPath, http.StatusFound)
+		// The page shows the sign-in's request id, which finds this line.
+		http.Redirect(w, r, st.deniedPath+"?signin="+url.QueryEscape(r.Header.Get("X-Request-Id")), http.StatusFound)
 		return ""
 	}
 	id := done.identity

@@ -236,6 +236,9 @@ func TestDeniedSignInLogLineNamesTheClaims(t *testing.T) {
 			t.Errorf("denied sign-in line lacks %s:\n%s", want, line)
 		}
 	}
+	if end := last(hops); end.StatusCode != http.StatusForbidden || !strings.Contains(end.Body, "Request id: <code>"+requestID+"</code>") {
+		t.Errorf("the access denied page (%d) does not show the sign-in's request id %s:\n%s", end.StatusCode, requestID, end.Body)
+	}
 	for _, value := range []string{"alice@example.com", "Alice Example", `"alice"`, testClientID} {
 		if strings.Contains(line, value) {
 			t.Errorf("denied sign-in line shows the claim value %s:\n%s", value, line)

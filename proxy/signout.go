@@ -72,13 +72,18 @@ func (a *authFlow) endSessionURL(st *site, sess *session.Session) string {
 }
 
 // accessDenied is the page a signed-in user without a matching claims rule
-// lands on.
+// lands on. It shows the request id of the denied sign-in (its signin
+// parameter, when it is a sane id), which is the one its log line has.
 func accessDenied(w http.ResponseWriter, r *http.Request, st *site) {
-	renderPage(w, http.StatusForbidden, page{
+	p := page{
 		Title:    "Access denied",
 		Message:  "Your account is not allowed to use " + st.name + ". If you think it should be, ask your administrator to grant access.",
 		Status:   http.StatusForbidden,
 		Link:     st.signOutPath,
 		LinkText: "Sign in as someone else",
-	})
+	}
+	if id := r.URL.Query().Get("signin"); id != "" && requestID(id) == id {
+		p.RequestID = id
+	}
+	renderPage(w, http.StatusForbidden, p)
 }
