@@ -176,6 +176,11 @@ func TestKeySourcesSignIn(t *testing.T) {
 					t.Errorf("%s fetched %d time(s); want fetched: %v", c.doc, c.n, c.want)
 				}
 			}
+			// Fetched or read from disk, the keys' arrival is one line.
+			loaded := grep(g.logs.String(), `"msg":"provider loaded"`)
+			if strings.Count(loaded, "\n") != 0 || !strings.Contains(loaded, `"issuer":"`+g.op.Issuer()+`"`) || !strings.Contains(loaded, `"keys":`) {
+				t.Errorf("want one line saying the provider was loaded, with its issuer and keys; got:\n%s", loaded)
+			}
 		})
 	}
 }
