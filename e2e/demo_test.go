@@ -120,8 +120,9 @@ func TestDemoScenarios(t *testing.T) {
 		if got := b.Status(); got != http.StatusForbidden {
 			t.Errorf("status = %d; want 403", got)
 		}
-		if got, want := b.URL(), admin.URL+"AccessDenied.aspx"; got != want {
-			t.Errorf("browser ends at %q; want %q", got, want)
+		// The query names the denied sign-in's request id, which the page shows.
+		if got, want := b.URL(), admin.URL+"AccessDenied.aspx?signin="; !strings.HasPrefix(got, want) || !strings.Contains(text, "Request id: "+strings.TrimPrefix(got, want)) {
+			t.Errorf("browser ends at %q; want %q and the sign-in's request id on the page:\n%s", got, want+"…", text)
 		}
 		if strings.Contains(text, "Signed in as") || strings.Contains(text, bob.Email) {
 			t.Errorf("access-denied page shows an identity:\n%s", text)

@@ -272,8 +272,9 @@ func TestScenarios(t *testing.T) {
 		if got := b.Status(); got != http.StatusForbidden {
 			t.Errorf("status = %d; want 403", got)
 		}
-		if got, want := b.URL(), denied.url("Administration", "AccessDenied.aspx"); got != want {
-			t.Errorf("browser ends at %q; want %q", got, want)
+		// The query names the denied sign-in's request id, which the page shows.
+		if got, want := b.URL(), denied.url("Administration", "AccessDenied.aspx?signin="); !strings.HasPrefix(got, want) || !strings.Contains(text, "Request id: "+strings.TrimPrefix(got, want)) {
+			t.Errorf("browser ends at %q; want %q and the sign-in's request id on the page:\n%s", got, want+"…", text)
 		}
 		if strings.Contains(text, BobEmail) {
 			t.Errorf("access-denied page shows bob's identity:\n%s", text)
