@@ -21,7 +21,7 @@ import (
 // serve runs: without serve's handler the process would end here.
 func TestServeSurvivesSIGHUP(t *testing.T) {
 	op := plainOP(t)
-	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "[limits]\nshutdown_delay = \"0s\"\n")
+	path := writeConfig(t, op.Issuer(), "127.0.0.1:0", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr testkit.SyncBuffer
