@@ -86,7 +86,6 @@ func Run(ctx context.Context, o RunOptions) error {
 	l := cfg.Limits
 	public := &http.Server{
 		Handler:           s,
-		TLSConfig:         serverTLSConfig(certs.GetCertificate),
 		ReadHeaderTimeout: l.ReadHeaderTimeout.Duration,
 		ReadTimeout:       l.ReadTimeout.Duration,
 		WriteTimeout:      l.WriteTimeout.Duration,
@@ -94,8 +93,8 @@ func Run(ctx context.Context, o RunOptions) error {
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	if certs == nil {
-		public.TLSConfig = nil
+	if certs != nil {
+		public.TLSConfig = serverTLSConfig(certs.GetCertificate)
 	}
 
 	var stopping atomic.Bool
