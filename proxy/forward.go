@@ -39,6 +39,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user
 		Issuer:             sess.Issuer,
 	}}}
 	if ctx.ob.tokens, err = s.injectTokens(r, st); err != nil {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			err = withRetry(err, r.URL.RequestURI())
+		}
 		s.writeError(w, r, err)
 		return sess.User
 	}

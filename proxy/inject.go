@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,12 @@ func (s *Server) injectTokens(r *http.Request, st *site) ([]string, error) {
 	tokens := make([]string, len(st.inject))
 	for i, in := range st.inject {
 		tok, err := in.source.Token(r.Context())
+		var se *credentials.ServerError
+		if errors.As(err, &se) && se.Status < 500 && configurationError(se.Code, se.Description) {
+			return nil, refuseAdmin(http.StatusBadGateway, "credential_token_failed",
+				"The authorization server refused the credential oidcgate uses for this site ("+clip(se.Code, 64)+").",
+				fmt.Errorf("credential %q: %w", in.credential, err))
+		}
 		if err != nil {
 			return nil, refuse(http.StatusBadGateway, "credential_token_failed",
 				"oidcgate could not get the access token this site needs from its authorization server. Please try again later.",

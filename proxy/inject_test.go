@@ -138,6 +138,9 @@ func TestInjectionFailureIs502AndNothingForwarded(t *testing.T) {
 	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.Body, "access token") {
 		t.Errorf("token endpoint down: %d\n%s", r.StatusCode, r.Body)
 	}
+	if !strings.Contains(r.Body, `href="/Flowtime/">Try again</a>`) || strings.Contains(r.Body, "administrator") {
+		t.Errorf("a token endpoint that is down: want a retry link, not the administrator:\n%s", r.Body)
+	}
 	if strings.Contains(r.Body, "mail-secret") || strings.Contains(g.logs.String(), "mail-secret") {
 		t.Error("the credential's secret reached the page or the log")
 	}
@@ -153,5 +156,28 @@ func TestInjectionFailureIs502AndNothingForwarded(t *testing.T) {
 	}
 	if n := te.requests.Load(); n > 2 {
 		t.Errorf("21 requests during an outage caused %d token requests; want backoff", n)
+	}
+}
+
+// TestInjectionRefusedCredentialSendsToTheAdministrator: a credential the
+// authorization server refuses (a wrong secret: invalid_client) fails the
+// same way for everyone until it is fixed; the page says so.
+func TestInjectionRefusedCredentialSendsToTheAdministrator(t *testing.T) {
+	te := newTokenEndpoint(t, 3600)
+	s := injectSetup(te)
+	s.extra = strings.Replace(s.extra, `client_secret = "mail-secret"`, `client_secret = "an-old-secret"`, 1)
+	g := newGate(t, s)
+	b := g.browser()
+	g.signedIn(b, "/Administration/")
+	before := len(g.backend.requests())
+	r := b.Do(http.MethodGet, g.url+"/Flowtime/", nil, nil)
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.Body, "invalid_client") || !strings.Contains(r.Body, "contact your administrator") || strings.Contains(r.Body, "Try again") {
+		t.Errorf("credential refused: %d; want 502 naming invalid_client and the administrator, without a retry link\n%s", r.StatusCode, r.Body)
+	}
+	if !strings.Contains(g.logs.String(), `"configuration":true`) {
+		t.Error("the refusal is not logged as a configuration problem")
+	}
+	if n := len(g.backend.requests()) - before; n != 0 {
+		t.Errorf("backend received %d request(s) without the token", n)
 	}
 }
