@@ -197,9 +197,11 @@ func (s *Server) reverseProxy(st *site, transport http.RoundTripper) *httputil.R
 				out.Header["X-Forwarded-For"] = prior
 			}
 			pr.SetXForwarded()
-			// The browser's scheme, also when TLS ended at a load
-			// balancer and this listener speaks plain HTTP.
-			out.Header.Set("X-Forwarded-Proto", "https")
+			if in.TLS == nil {
+				// TLS ended at a load balancer: the browser's scheme is
+				// still https (base_url's).
+				out.Header.Set("X-Forwarded-Proto", "https")
+			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			// The request id is ours; a backend echoing it would double it.
