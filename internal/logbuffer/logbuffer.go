@@ -92,12 +92,16 @@ func (b *Buffer) run() {
 // calls it. A failed write cannot be logged; the lines are dropped.
 func (b *Buffer) writeOut() {
 	b.mu.Lock()
+	if len(b.pending) == 0 {
+		// Nothing to swap. Swapping anyway would leave pending and spare
+		// on the same memory, and the next batch would then be written
+		// out while callers append into it.
+		b.mu.Unlock()
+		return
+	}
 	batch := b.pending
 	b.pending = b.spare[:0]
 	b.mu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
 	b.out.Write(batch)
 	b.mu.Lock()
 	if cap(batch) <= SoftLimit*2 {

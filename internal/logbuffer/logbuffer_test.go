@@ -186,3 +186,46 @@ func TestConcurrentLinesStayWhole(t *testing.T) {
 		last[g] = i
 	}
 }
+
+// interleaver records each write-out, but first lets a caller write a line,
+// as a request would while a batch is on its way out.
+type interleaver struct {
+	b      *Buffer
+	during []byte
+	got    []string
+}
+
+func (w *interleaver) Write(p []byte) (int, error) {
+	if w.during != nil {
+		line := w.during
+		w.during = nil
+		w.b.Write(line)
+	}
+	w.got = append(w.got, string(p))
+	return len(p), nil
+}
+
+// TestEmptyWriteOutKeepsBatchesApart drives the write-out by hand through
+// a flush that finds nothing waiting: the batch after it must not share
+// memory with the lines written while it is on its way out.
+func TestEmptyWriteOutKeepsBatchesApart(t *testing.T) {
+	w := &interleaver{}
+	b := &Buffer{out: w}
+	b.drained.L = &b.mu
+	w.b = b
+
+	b.Write([]byte("one\n"))
+	b.writeOut()
+	b.Write([]byte("two\n"))
+	b.writeOut()
+	b.writeOut() // nothing waiting
+	b.Write([]byte("three\n"))
+	w.during = []byte("four\n")
+	b.writeOut()
+	b.writeOut()
+
+	want := []string{"one\n", "two\n", "three\n", "four\n"}
+	if strings.Join(w.got, "|") != strings.Join(want, "|") {
+		t.Errorf("write-outs = %q; want %q", w.got, want)
+	}
+}
