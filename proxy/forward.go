@@ -19,12 +19,22 @@ import (
 	"github.com/oidcgate/oidcgate/session"
 )
 
-// forward sends a signed-in request upstream. Without a session, a browser
-// navigation goes to sign-in and anything else gets 401; nothing is
-// forwarded without an identity.
+// forward sends a signed-in request upstream. Without a session (or with
+// one a revocation mark has ended), a browser navigation goes to sign-in
+// and anything else gets 401; nothing is forwarded without an identity.
+// The marks are in memory: the check costs no round trip to the store.
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, st *site) (user string) {
+	if s.storeRefuses() {
+		s.writeError(w, r, refuse(http.StatusServiceUnavailable, "store_unavailable",
+			"Sessions cannot be checked right now. Please try again in a minute.", nil))
+		return ""
+	}
 	sess, err := st.sessions.Load(r)
 	if err == nil && sess.Site != "" && sess.Site != st.name {
+		err = session.ErrNoSession
+	}
+	if err == nil && s.store.Revoked(sessionIdentity(sess)) {
+		st.sessions.Clear(w, r)
 		err = session.ErrNoSession
 	}
 	if err != nil {

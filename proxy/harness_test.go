@@ -139,6 +139,7 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	g.server = srv
 	g.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv}}
 	g.srv.StartTLS()

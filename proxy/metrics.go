@@ -23,7 +23,19 @@ type metrics struct {
 	keyFetches     *prometheus.CounterVec   // source, result
 	tokenEndpoint  prometheus.Histogram
 	credentialGets *prometheus.CounterVec // credential, result
+	revocations    *prometheus.CounterVec // source
+	storeErrors    *prometheus.CounterVec // op
+	propagation    prometheus.Histogram
 }
+
+// Sources of revocation marks, the values of oidcgate_revocations_total's
+// source label.
+const (
+	revokedBySignOut      = "signout"
+	revokedByBackChannel  = "backchannel"
+	revokedByFrontChannel = "frontchannel"
+	revokedByAdmin        = "admin"
+)
 
 func newMetrics(version string) *metrics {
 	reg := prometheus.NewRegistry()
@@ -49,19 +61,41 @@ func newMetrics(version string) *metrics {
 		credentialGets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oidcgate_credential_token_fetches_total", Help: "Client-credentials token requests, by credential and result.",
 		}, []string{"credential", "result"}),
+		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oidcgate_revocations_total", Help: "Revocation marks written by this replica, by source (signout, backchannel, frontchannel, admin).",
+		}, []string{"source"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oidcgate_store_errors_total", Help: "Failed operations on the shared store, by operation (revoke, reserve, release, follow).",
+		}, []string{"op"}),
+		propagation: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "oidcgate_store_mark_delay_seconds", Help: "Time from a revocation mark being written (by any replica) to this replica learning it from the shared store.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+	}
+	for _, source := range []string{revokedBySignOut, revokedByBackChannel, revokedByFrontChannel, revokedByAdmin} {
+		m.revocations.WithLabelValues(source)
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oidcgate_build_info", Help: "Always 1; the labels say which build is running.",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	reg.MustRegister(m.requests, m.upstream, m.signIns, m.keyFetches, m.tokenEndpoint, m.credentialGets, buildInfo,
+	reg.MustRegister(m.requests, m.upstream, m.signIns, m.keyFetches, m.tokenEndpoint, m.credentialGets, m.revocations, m.storeErrors, m.propagation, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// revoked counts one revocation mark written by source (one of the
+// revokedBy constants).
+func (m *metrics) revoked(source string) { m.revocations.WithLabelValues(source).Inc() }
+
 // gauge registers a value read at scrape time.
 func (m *metrics) gauge(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// counter registers a count read at scrape time.
+func (m *metrics) counter(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 
 func (m *metrics) handler() http.Handler {

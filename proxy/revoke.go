@@ -14,10 +14,9 @@ import (
 // or all=true ends, on every replica, the sessions that exist now. It
 // answers 200 with {"marks":N}; 400 for a form that names nothing or too
 // much; 503 when the mark applies here but could not reach the shared
-// store (it is sent when the store is back).
-//
-// Wire it as mux.Handle("POST /sessions/revoke", revokeHandler(…)).
-func revokeHandler(st store.Store, issuer func() string) http.Handler {
+// store (it is sent when the store is back). counted is called for each
+// mark that applies.
+func revokeHandler(st store.Store, issuer func() string, counted func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
@@ -32,10 +31,12 @@ func revokeHandler(st store.Store, issuer func() string) http.Handler {
 		err := st.Revoke(r.Context(), m)
 		switch {
 		case errors.Is(err, store.ErrUnavailable):
+			counted()
 			writeRevoke(w, http.StatusServiceUnavailable, 1, "the store cannot be reached: the mark applies on this replica now and reaches the others when the store is back")
 		case err != nil:
 			writeRevoke(w, http.StatusInternalServerError, 0, "the mark could not be written")
 		default:
+			counted()
 			writeRevoke(w, http.StatusOK, 1, "")
 		}
 	})

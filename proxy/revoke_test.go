@@ -40,7 +40,7 @@ func TestRevokeHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := revokeHandler(st, func() string { return iss })
+			h := revokeHandler(st, func() string { return iss }, func() {})
 			r := httptest.NewRequest(http.MethodPost, "/sessions/revoke?subject=alice", strings.NewReader(tt.body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			w := httptest.NewRecorder()

@@ -68,6 +68,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	for _, w := range s.Provider().Warnings() {
 		log.Warn(w)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/oidcgate/oidcgate/credentials"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
+	"github.com/oidcgate/oidcgate/store"
 )
 
 // Options are what New needs beyond the configuration file.
@@ -58,6 +59,8 @@ type Server struct {
 	noSite      *siteCounters // requests that matched no site
 	buffers     *bufferPool   // the reverse proxies' copy buffers
 	trusted     trustedProxies
+	store       store.Store // revocation marks and single-use reservations
+	outage      store.Outage
 }
 
 // New builds the server from a validated configuration. The provider's
@@ -104,16 +107,19 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if codec.generated {
 		log.Warn("session: no keys configured; a random key was made for this process: sessions end when it restarts, and replicas cannot share them. Set [session] keys (oidcgate genkey).")
 	}
-	s.auth = newAuthFlow(cfg, prov, codec.codec, m, log)
 	creds, err := s.credentialSources(cfg, outbound, o.Clock)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.openStore(cfg); err != nil {
+		return nil, err
+	}
+	s.auth = newAuthFlow(cfg, prov, codec.codec, s.store, m, log)
 	if err := s.addSites(cfg, codec.codec, transport, creds); err != nil {
+		s.store.Close()
 		return nil, err
 	}
 	m.gauge("oidcgate_provider_keys", "Signing keys loaded from the provider or the certificate store.", func() float64 { return float64(prov.Stats().Keys) })
-	m.gauge("oidcgate_replay_guard_states", "Used login states remembered to refuse replays.", func() float64 { return float64(s.auth.replay.Len()) })
 	return s, nil
 }
 
@@ -397,8 +403,13 @@ func sameHeaderName(key, lower string) bool {
 }
 
 // Ready reports whether users can sign in: the provider's endpoints and
-// keys are known.
-func (s *Server) Ready() error { return s.auth.provider.Ready() }
+// keys are known, and every current revocation mark is loaded.
+func (s *Server) Ready() error {
+	if err := s.auth.provider.Ready(); err != nil {
+		return err
+	}
+	return s.store.Ready()
+}
 
 // Provider exposes the provider for the admin endpoints and `check -online`.
 func (s *Server) Provider() *provider.Provider { return s.auth.provider }

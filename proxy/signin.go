@@ -16,6 +16,7 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/session"
+	"github.com/oidcgate/oidcgate/store"
 	"golang.org/x/oauth2"
 )
 
@@ -24,10 +25,6 @@ const loginTTL = 10 * time.Minute
 
 // maxLoginAttempts bounds the login-state cookies one browser carries.
 const maxLoginAttempts = 5
-
-// replayGuardSize bounds the used login states remembered; at the cap new
-// sign-ins are refused rather than replays let through.
-const replayGuardSize = 200_000
 
 // authOptions are the sign-in and sign-out settings from the configuration.
 type authOptions struct {
@@ -69,11 +66,11 @@ type authFlow struct {
 	log      *slog.Logger
 	provider *provider.Provider
 	logins   *session.Logins
-	replay   *session.ReplayGuard
+	store    store.Store // single-use login states; sign-out's marks
 	metrics  *metrics
 }
 
-func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Codec, m *metrics, log *slog.Logger) *authFlow {
+func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Codec, st store.Store, m *metrics, log *slog.Logger) *authFlow {
 	return &authFlow{
 		errorWriter: errorWriter{log},
 		opts:        authOptionsFrom(cfg),
@@ -87,7 +84,7 @@ func newAuthFlow(cfg *config.Config, prov *provider.Provider, codec *session.Cod
 			CrossSitePost: cfg.OpenIDConnect.ResponseMode == config.ResponseModeFormPost,
 			Codec:         codec,
 		}),
-		replay:  session.NewReplayGuard(replayGuardSize),
+		store:   st,
 		metrics: m,
 	}
 }
@@ -226,9 +223,12 @@ func (a *authFlow) signInResponse(w http.ResponseWriter, r *http.Request, st *si
 }
 
 // completeSignIn checks a sign-in answer in the specification's order,
-// cheapest first: nothing touches the network before the state has been
-// found, matched and spent. It sets cookies (the login state spent, the
-// session) but writes no response and logs nothing.
+// cheapest first: nothing touches the provider before the state has been
+// found, matched and reserved. The reservation is kept only when the
+// sign-in succeeds (or is denied by the claims rules after the provider
+// signed the user in); any failure releases it, so a failed or abandoned
+// callback leaves nothing behind. It sets cookies (the login state spent,
+// the session) but writes no response and logs nothing.
 func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *site) (signedIn, error) {
 	params, err := a.callbackParams(w, r)
 	if err != nil {
@@ -238,6 +238,16 @@ func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *si
 	if err != nil {
 		return signedIn{}, err
 	}
+	done, err := a.redeem(w, r, st, params, login)
+	if err != nil {
+		a.store.Release(context.WithoutCancel(r.Context()), loginKey(login.State))
+	}
+	return done, err
+}
+
+// redeem exchanges the code of a reserved login state and starts the
+// session.
+func (a *authFlow) redeem(w http.ResponseWriter, r *http.Request, st *site, params url.Values, login session.LoginState) (signedIn, error) {
 	code, err := authorizationCode(params)
 	if err != nil {
 		return signedIn{}, err
@@ -269,7 +279,8 @@ func (a *authFlow) completeSignIn(w http.ResponseWriter, r *http.Request, st *si
 		}
 		return done, nil
 	}
-	if err := a.startSession(w, r, st, id, rawIDToken); err != nil {
+	sid, _ := cl["sid"].(string)
+	if err := a.startSession(w, r, st, id, sid, rawIDToken); err != nil {
 		return signedIn{}, err
 	}
 	done.identity, done.returnURL = id, login.ReturnURL
@@ -322,7 +333,7 @@ func idToken(tok *oauth2.Token) (string, error) {
 
 // startSession sets the session cookie for the signed-in user; the ID token
 // goes in only when sign-out needs it as a hint for the provider.
-func (a *authFlow) startSession(w http.ResponseWriter, r *http.Request, st *site, id claims.Identity, rawIDToken string) error {
+func (a *authFlow) startSession(w http.ResponseWriter, r *http.Request, st *site, id claims.Identity, sid, rawIDToken string) error {
 	sess := &session.Session{
 		User:               id.User,
 		AuthenticationType: id.AuthenticationType,
@@ -330,6 +341,7 @@ func (a *authFlow) startSession(w http.ResponseWriter, r *http.Request, st *site
 		PreferredUsername:  id.PreferredUsername,
 		Issuer:             id.Issuer,
 		Subject:            id.Subject,
+		SID:                sid,
 		Expires:            time.Now().Add(a.opts.Lifetime),
 	}
 	if a.opts.SignOutFromSTS {
@@ -364,7 +376,7 @@ func (a *authFlow) callbackParams(w http.ResponseWriter, r *http.Request) (url.V
 
 // takeLogin finds and spends the login state named by the callback's state:
 // it must exist in this browser, be intact and fresh, belong to this site,
-// and never have been used before on this server.
+// and be reserved here, once across every replica sharing the store.
 func (a *authFlow) takeLogin(w http.ResponseWriter, r *http.Request, st *site, state string) (session.LoginState, error) {
 	const again = " Please start again from the site."
 	if state == "" {
@@ -382,17 +394,25 @@ func (a *authFlow) takeLogin(w http.ResponseWriter, r *http.Request, st *site, s
 	if login.Site != st.name {
 		return login, refuse(http.StatusBadRequest, "state_site", "This sign-in was started for another site."+again, nil)
 	}
-	if err := a.replay.Use(state, login.Created.Add(loginTTL)); err != nil {
-		switch {
-		case errors.Is(err, session.ErrReplayGuardFull):
-			return login, refuse(http.StatusServiceUnavailable, "replay_guard_full", "Too many sign-ins are in progress. Please try again in a minute.", err)
-		case errors.Is(err, session.ErrLoginExpired):
-			return login, refuse(http.StatusBadRequest, "state_expired", "This sign-in took too long and has expired."+again, err)
-		}
+	ttl := time.Until(login.Created.Add(loginTTL))
+	if ttl <= 0 {
+		return login, refuse(http.StatusBadRequest, "state_expired", "This sign-in took too long and has expired."+again, nil)
+	}
+	err = a.store.Reserve(r.Context(), loginKey(state), ttl)
+	switch {
+	case errors.Is(err, store.ErrTaken):
 		return login, refuse(http.StatusBadRequest, "state_replayed", "This sign-in answer was already used."+again, err)
+	case errors.Is(err, store.ErrUnavailable):
+		// Reserved on this replica only; the sign-in goes on.
+		a.log.Debug("sign-in: login state checked on this replica only", "error", err.Error())
+	case err != nil:
+		return login, refuse(http.StatusServiceUnavailable, "store_failed", "Your sign-in could not be checked right now. Please try again in a minute.", err)
 	}
 	return login, nil
 }
+
+// loginKey is a login state's name among the store's reservations.
+func loginKey(state string) string { return "login\x00" + state }
 
 // exchange redeems the code with the PKCE verifier at the token endpoint.
 func (a *authFlow) exchange(ctx context.Context, code, verifier, redirectURI string) (*oauth2.Token, error) {

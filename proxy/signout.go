@@ -1,16 +1,22 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/oidcgate/oidcgate/session"
+	"github.com/oidcgate/oidcgate/store"
 )
 
-// signOut ends the session here and, with sign_out_from_sts, at the
-// provider too: the browser goes to the end-session endpoint with the ID
-// token as a hint and comes back to the site. A request the browser marks
-// as sent from another site only gets a page that asks.
+// signOut ends the session on every replica, before anything else: a mark
+// for its id reaches the store, so a copy of the cookie is refused
+// everywhere. Then it clears the cookie here and, with sign_out_from_sts,
+// ends the session at the provider too: the browser goes to the
+// end-session endpoint with the ID token as a hint and comes back to the
+// site. A request the browser marks as sent from another site only gets
+// a page that asks.
 func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		a.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
@@ -30,7 +36,10 @@ func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 		})
 		return
 	}
-	sess, _ := st.sessions.Load(r)
+	sess, err := st.sessions.Load(r)
+	if err == nil {
+		a.revoke(r, st, sess)
+	}
 	st.sessions.Clear(w, r)
 	w.Header().Set("Cache-Control", "no-store")
 	if a.opts.SignOutFromSTS {
@@ -47,6 +56,21 @@ func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 		Link:     st.prefix,
 		LinkText: "Sign in again",
 	})
+}
+
+// revoke marks sess as ended everywhere. While the store cannot be reached
+// the mark applies here at once and reaches the store when it is back.
+func (a *authFlow) revoke(r *http.Request, st *site, sess *session.Session) {
+	err := a.store.Revoke(context.WithoutCancel(r.Context()), store.SessionMark(sess.ID[:]))
+	switch {
+	case err == nil:
+		a.metrics.revoked(revokedBySignOut)
+	case errors.Is(err, store.ErrUnavailable):
+		a.metrics.revoked(revokedBySignOut)
+		a.log.Warn("sign-out: the store cannot be reached; the session ended on this replica now and ends on the others when the store is back", "site", st.name)
+	default:
+		a.log.Error("sign-out: the session could not be marked as ended; its cookie was cleared", "site", st.name, "error", err.Error())
+	}
 }
 
 // endSessionURL is the provider's end-session endpoint (discovered, or

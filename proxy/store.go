@@ -2,6 +2,10 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/session"
@@ -62,3 +66,94 @@ func StoreOutage(cfg *config.Config) store.Outage {
 func sessionIdentity(s *session.Session) store.Identity {
 	return store.Identity{ID: s.ID[:], IssuedAt: s.IssuedAt, Issuer: s.Issuer, SID: s.SID, Subject: s.Subject}
 }
+
+// storeWatch counts what the store does and logs its outages: one warning
+// when the shared store cannot be reached, one line when it is back.
+type storeWatch struct {
+	log     *slog.Logger
+	metrics *metrics
+
+	mu     sync.Mutex
+	warned bool // this outage has had its warning
+}
+
+func (w *storeWatch) hooks() store.Hooks {
+	return store.Hooks{
+		Changed: w.changed,
+		Learned: func(d time.Duration) { w.metrics.propagation.Observe(d.Seconds()) },
+		Error:   w.failed,
+	}
+}
+
+func (w *storeWatch) changed(h store.Health) {
+	if !h.Up {
+		w.warn(h.Err)
+		return
+	}
+	w.mu.Lock()
+	was := w.warned
+	w.warned = false
+	w.mu.Unlock()
+	if was {
+		w.log.Info("store: reachable again; marks written meanwhile are sent to it")
+	}
+}
+
+func (w *storeWatch) failed(op string, err error) {
+	w.metrics.storeErrors.WithLabelValues(op).Inc()
+	if op == "follow" {
+		// The store may be down from the start, before any change.
+		w.warn(err)
+		return
+	}
+	w.log.Debug("store: operation failed", "op", op, "error", err.Error())
+}
+
+func (w *storeWatch) warn(err error) {
+	w.mu.Lock()
+	was := w.warned
+	w.warned = true
+	w.mu.Unlock()
+	if was {
+		return
+	}
+	msg := "unknown"
+	if err != nil {
+		msg = err.Error()
+	}
+	w.log.Warn("store: unreachable; serving with the revocations this replica knows, and checking login states here only", "error", msg)
+}
+
+// openStore opens the configured store with metrics and outage logging.
+func (s *Server) openStore(cfg *config.Config) error {
+	w := &storeWatch{log: s.log, metrics: s.metrics}
+	st, err := OpenStore(cfg, w.hooks())
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	s.store = st
+	s.outage = StoreOutage(cfg)
+	m := s.metrics
+	m.gauge("oidcgate_store_up", "1 while the shared store can be reached (always 1 with kind = \"memory\").", func() float64 {
+		if st.Health().Up {
+			return 1
+		}
+		return 0
+	})
+	m.gauge("oidcgate_store_marks", "Revocation marks held in this replica's memory.", func() float64 { return float64(st.Marks()) })
+	m.counter("oidcgate_store_commands_total", "Commands sent to the shared store (0 with kind = \"memory\"); authenticated requests send none.", func() float64 {
+		if c, ok := st.(interface{ Commands() uint64 }); ok {
+			return float64(c.Commands())
+		}
+		return 0
+	})
+	return nil
+}
+
+// storeRefuses reports whether users are refused now because the store
+// has been down longer than outage = "closed" allows.
+func (s *Server) storeRefuses() bool { return s.outage.Refuses(s.store.Health(), time.Now()) }
+
+// Close stops following the shared store. The server must not serve
+// after it.
+func (s *Server) Close() error { return s.store.Close() }

@@ -67,23 +67,3 @@ func BenchmarkLoginsBeginTake(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkReplayGuardUse(b *testing.B) {
-	g := NewReplayGuard(1 << 16)
-	states := make([]string, 1<<10)
-	for i := range states {
-		states[i] = attempt(i).State
-	}
-	now := time.Now()
-	g.Now = func() time.Time { return now }
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		// Each state lives one tick, so the map stays small and sweeps run.
-		now = now.Add(time.Millisecond)
-		if err := g.Use(states[i%len(states)], now.Add(time.Millisecond)); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}

@@ -54,6 +54,7 @@ type Redis struct {
 	local                     reservations
 	ready                     atomic.Bool
 	following                 atomic.Bool // Start was called
+	commands                  atomic.Uint64
 
 	mu      sync.Mutex
 	health  Health
@@ -82,7 +83,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Redis{
+	s := &Redis{
 		o:        o,
 		client:   redis.NewClient(ro),
 		stream:   o.KeyPrefix + "marks",
@@ -90,7 +91,33 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 		resKeys:  o.KeyPrefix + "reserved:",
 		marks:    marks,
 		health:   Health{Since: o.now(), Err: errNotConnected},
-	}, nil
+	}
+	s.client.AddHook(commandCounter{&s.commands})
+	return s, nil
+}
+
+// Commands returns how many commands this store has sent to Redis (a
+// pipeline counts each of its commands): what shows that answering
+// Revoked costs no round trip.
+func (s *Redis) Commands() uint64 { return s.commands.Load() }
+
+// commandCounter counts the commands a client sends.
+type commandCounter struct{ n *atomic.Uint64 }
+
+func (c commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(uint64(len(cmds)))
+		return next(ctx, cmds)
+	}
 }
 
 // Start loads every current mark and then follows new ones until Close.

@@ -453,7 +453,7 @@ func (b *bench) memoryLine(when string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	guard, err := metric(b.http, b.admin+"/metrics", "oidcgate_replay_guard_states")
+	marks, err := metric(b.http, b.admin+"/metrics", "oidcgate_store_marks")
 	if err != nil {
 		return 0, err
 	}
@@ -461,8 +461,8 @@ func (b *bench) memoryLine(when string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(b.out, "\noidcgate %s: resident memory %.1f MB (peak %.1f MB, target ≤ 64 MB), Go heap in use %.1f MB; replay guard: %.0f used login states remembered (each until its login TTL ends, at most 200,000).\n\n",
-		when, float64(rss)/1e6, float64(peak)/1e6, heap/1e6, guard)
+	fmt.Fprintf(b.out, "\noidcgate %s: resident memory %.1f MB (peak %.1f MB, target ≤ 64 MB), Go heap in use %.1f MB; %.0f revocation marks held.\n\n",
+		when, float64(rss)/1e6, float64(peak)/1e6, heap/1e6, marks)
 	return rss, nil
 }
 

@@ -134,7 +134,7 @@ func (c *child) rss() (now, peak int64, err error) {
 }
 
 // metric reads the sum of a Prometheus series' samples from a text
-// exposition, e.g. oidcgate_replay_guard_states.
+// exposition, e.g. oidcgate_store_marks.
 func metric(client *http.Client, url, name string) (float64, error) {
 	resp, err := client.Get(url)
 	if err != nil {

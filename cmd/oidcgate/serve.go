@@ -12,6 +12,7 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/logbuffer"
 	"github.com/oidcgate/oidcgate/proxy"
+	"github.com/oidcgate/oidcgate/store"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -42,6 +43,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	hangup := make(chan os.Signal, 1)
 	signal.Notify(hangup, syscall.SIGHUP)
 	defer signal.Stop(hangup)
+	store.LogRedisClientTo(log)
 	if err := proxy.Run(ctx, proxy.RunOptions{Options: proxy.Options{Config: cfg, Logger: log, Version: buildVersion()}, Hangup: hangup}); err != nil {
 		log.Error("oidcgate stopped with an error", "error", err.Error())
 		return 1
