@@ -16,8 +16,10 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/redistest"
 	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/session"
+	"github.com/oidcgate/oidcgate/store"
 )
 
 // The benchmarks run the server's handler directly, with a transport that
@@ -73,6 +75,12 @@ var entraUser = fakeop.EntraIDUser()
 // the in-process OP it signs users in at.
 func benchServer(b *testing.B) (*Server, *fakeoptest.OP) {
 	b.Helper()
+	return benchServerWith(b, "")
+}
+
+// benchServerWith is benchServer with more TOML, such as a [store].
+func benchServerWith(b *testing.B, extra string) (*Server, *fakeoptest.OP) {
+	b.Helper()
 	op := fakeoptest.NewTLSServer(b, fakeop.Options{
 		ClientID: benchClientID, ClientSecret: benchSecret,
 		Users: []fakeop.User{entraUser},
@@ -104,7 +112,7 @@ upstream = "http://backend.internal/administration/"
 name = "Flowtime"
 base_url = "https://%[5]s/Flowtime/"
 upstream = "http://backend.internal/flowtime/"
-`, op.Issuer()+"/.well-known/openid-configuration", benchClientID, benchSecret, session.GenerateKey(), benchHost)
+`+extra, op.Issuer()+"/.well-known/openid-configuration", benchClientID, benchSecret, session.GenerateKey(), benchHost)
 	cfg, err := config.Parse([]byte(toml), "bench.toml")
 	if err != nil {
 		b.Fatal(err)
@@ -122,6 +130,7 @@ upstream = "http://backend.internal/flowtime/"
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
 	if err := testkit.Until(10*time.Second, s.Ready); err != nil {
 		b.Fatalf("proxy not ready: %v", err)
 	}
@@ -264,4 +273,157 @@ func startSignIn(b *testing.B, s *Server, opClient *http.Client) (callback, cook
 		b.Fatalf("OP authorize answered %d; want 302", resp.StatusCode)
 	}
 	return resp.Header.Get("Location"), cookie
+}
+
+// storeKinds are the [store] tables the store benchmarks compare, side by
+// side in one run: memory (nothing shared) and a real Redis, each holding
+// 1,000 marks for other users, as a busy deployment might.
+func storeKinds(b *testing.B) []struct{ name, toml string } {
+	r := redistest.Start(b, redistest.Options{})
+	return []struct{ name, toml string }{
+		{"memory", "[store]\nkind = \"memory\"\n"},
+		{"redis", fmt.Sprintf("[store]\nkind = \"redis\"\nurl = %q\n", r.URL)},
+	}
+}
+
+func withMarks(b *testing.B, s *Server, n int) {
+	b.Helper()
+	for i := range n {
+		if err := s.store.Revoke(context.Background(), store.SubjectMark("https://login.microsoftonline.com/other/v2.0", fmt.Sprint("user-", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// storeCommands is how many commands s has sent to its store so far.
+func storeCommands(s *Server) float64 {
+	if c, ok := s.store.(interface{ Commands() uint64 }); ok {
+		return float64(c.Commands())
+	}
+	return 0
+}
+
+// BenchmarkAuthenticatedRequestByStore: an authenticated request with
+// each store; store-cmds/op shows it sends no command to the store (the
+// follower's steady reads, one per half second at most while idle, are
+// all that count).
+func BenchmarkAuthenticatedRequestByStore(b *testing.B) {
+	for _, k := range storeKinds(b) {
+		b.Run(k.name, func(b *testing.B) {
+			s, _ := benchServerWith(b, k.toml)
+			withMarks(b, s, 1000)
+			cookie := sessionCookie(b, s)
+			target := "https://" + benchHost + "/Administration/reports/list.aspx?id=7"
+			w := &discardWriter{h: http.Header{}}
+			before := storeCommands(s)
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				s.ServeHTTP(w, browserRequest(target, cookie))
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d; want 200", w.status)
+				}
+			}
+			b.ReportMetric((storeCommands(s)-before)/float64(b.N), "store-cmds/op")
+		})
+	}
+}
+
+// BenchmarkSignInResponseByStore: the callback with each store; with Redis
+// it reserves the login state once (SET NX), one round trip.
+func BenchmarkSignInResponseByStore(b *testing.B) {
+	for _, k := range storeKinds(b) {
+		b.Run(k.name, func(b *testing.B) {
+			s, op := benchServerWith(b, k.toml)
+			opClient := op.Client()
+			opClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			w := &discardWriter{h: http.Header{}}
+			var cmds float64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				callback, cookie := startSignIn(b, s, opClient)
+				r := httptest.NewRequest(http.MethodGet, callback, nil)
+				r.Header.Set("Cookie", cookie)
+				w.reset()
+				before := storeCommands(s)
+				b.StartTimer()
+				s.ServeHTTP(w, r)
+				b.StopTimer()
+				cmds += storeCommands(s) - before
+				b.StartTimer()
+				if w.status != http.StatusFound || len(w.h["Set-Cookie"]) == 0 {
+					b.Fatalf("callback answered %d; want 302 with a session cookie", w.status)
+				}
+			}
+			b.ReportMetric(cmds/float64(b.N), "store-cmds/op")
+		})
+	}
+}
+
+// BenchmarkReserveLoginState is what the store adds to a sign-in on its
+// own: one reservation of a login state, kept as after a sign-in that
+// succeeded.
+func BenchmarkReserveLoginState(b *testing.B) {
+	for _, k := range storeKinds(b) {
+		b.Run(k.name, func(b *testing.B) {
+			s, _ := benchServerWith(b, k.toml)
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := s.store.Reserve(ctx, loginKey(fmt.Sprint("state-", i)), time.Minute); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkAuthenticatedRequestStoreRatio runs the same authenticated
+// request against a memory-store server and a Redis-store server in
+// turns, so both see the same machine load, and reports the throughput
+// with Redis as a share of that with memory (redis/memory, target ≥ 0.95)
+// and the store commands per request.
+func BenchmarkAuthenticatedRequestStoreRatio(b *testing.B) {
+	kinds := storeKinds(b)
+	type side struct {
+		s       *Server
+		cookie  string
+		elapsed time.Duration
+		before  float64
+	}
+	sides := make([]*side, len(kinds))
+	for i, k := range kinds {
+		s, _ := benchServerWith(b, k.toml)
+		withMarks(b, s, 1000)
+		sides[i] = &side{s: s, cookie: sessionCookie(b, s)}
+	}
+	target := "https://" + benchHost + "/Administration/reports/list.aspx?id=7"
+	w := &discardWriter{h: http.Header{}}
+	for _, sd := range sides {
+		sd.before = storeCommands(sd.s)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for i := range sides {
+			sd := sides[(i+n)%len(sides)] // alternate which goes first
+			w.reset()
+			r := browserRequest(target, sd.cookie)
+			start := time.Now()
+			sd.s.ServeHTTP(w, r)
+			sd.elapsed += time.Since(start)
+			if w.status != http.StatusOK {
+				b.Fatalf("status %d; want 200", w.status)
+			}
+		}
+		n++
+	}
+	mem, red := sides[0], sides[1]
+	b.ReportMetric(float64(mem.elapsed.Nanoseconds())/float64(n), "memory-ns/req")
+	b.ReportMetric(float64(red.elapsed.Nanoseconds())/float64(n), "redis-ns/req")
+	b.ReportMetric(float64(mem.elapsed)/float64(red.elapsed), "redis/memory")
+	b.ReportMetric((storeCommands(red.s)-red.before)/float64(n), "redis-store-cmds/req")
 }
