@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/testconfig"
 	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
+	"github.com/oidcgate/oidcgate/session"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -538,5 +540,51 @@ func TestSignInAbuseLoop(t *testing.T) {
 			// Someone else signs in, at once.
 			c.signIn(r)
 		})
+	}
+}
+
+// TestSignInSessionIdentity: a session carries its own random id, its issue
+// time, and the ID token's sid when there is one, with iss and sub; two
+// sign-ins of the same user get different ids.
+func TestSignInSessionIdentity(t *testing.T) {
+	c := newCluster(t, 1, "memory", "")
+	k, err := session.ParseKey(testKey1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := session.NewCodec([][]byte{k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := session.NewStore(session.StoreOptions{Name: "oidcgate", Lifetime: time.Hour, Secure: true, Codec: codec})
+	decode := func(cookie string) *session.Session {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, c.public+"/Administration/", nil)
+		r.Header.Set("Cookie", cookie)
+		s, err := sessions.Load(r)
+		if err != nil {
+			t.Fatalf("session cookie: %v", err)
+		}
+		return s
+	}
+	before := time.Now().Add(-time.Second)
+	_, plain := c.signIn(c.replicas[0])
+	c.op.MutateClaims(func(cl map[string]any) { cl["sid"] = "op-session-42" })
+	_, withSID := c.signIn(c.replicas[0])
+	a, b := decode(plain), decode(withSID)
+	if a.SID != "" || b.SID != "op-session-42" {
+		t.Errorf("sid = %q without one in the ID token, %q with op-session-42", a.SID, b.SID)
+	}
+	if a.ID == b.ID || a.ID == ([session.IDSize]byte{}) {
+		t.Errorf("session ids %x and %x; want two different random ids", a.ID, b.ID)
+	}
+	if a.IssuedAt.Before(before) || a.IssuedAt.After(time.Now()) {
+		t.Errorf("issued at %v; want the time of sign-in", a.IssuedAt)
+	}
+	if b.Issuer != c.op.Issuer() || b.Subject != "user-1234" {
+		t.Errorf("iss %q, sub %q; want the ID token's", b.Issuer, b.Subject)
+	}
+	if n := len(withSID); n > 800 {
+		t.Errorf("session cookie of %d bytes; want well under 800", n)
 	}
 }
