@@ -10,13 +10,13 @@ import (
 	"github.com/oidcgate/oidcgate/store"
 )
 
-// signOut ends the session on every replica, before anything else: a mark
-// for its id reaches the store, so a copy of the cookie is refused
-// everywhere. Then it clears the cookie here and, with sign_out_from_sts,
-// ends the session at the provider too: the browser goes to the
-// end-session endpoint with the ID token as a hint and comes back to the
-// site. A request the browser marks as sent from another site only gets
-// a page that asks.
+// signOut ends the session on every replica first: a mark for its id
+// reaches the store, so a copy of the cookie is refused everywhere. Then
+// it clears the cookie here and, with sign_out_from_sts, ends the session
+// at the provider too: the browser goes to the end-session endpoint with
+// the ID token as a hint and comes back to the site. A request the
+// browser marks as sent from another site ends nothing: it only gets a
+// page that asks.
 func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		a.writeError(w, r, refuse(http.StatusMethodNotAllowed, "method", "Sign-out takes GET or POST.", nil))
