@@ -120,7 +120,7 @@ func (c *cluster) signIn(r *running) (*browser, string) {
 	g.signedIn(b, "/Administration/")
 	var pairs []string
 	for _, ck := range b.Jar.Cookies(mustURL(c.public + "/Administration/")) {
-		if strings.HasPrefix(ck.Name, "oidcgate") && !strings.HasPrefix(ck.Name, "oidcgate_login_") {
+		if strings.HasPrefix(ck.Name, sessionCookie) && !strings.HasPrefix(ck.Name, loginCookiePrefix) {
 			pairs = append(pairs, ck.Name+"="+ck.Value)
 		}
 	}
@@ -293,7 +293,7 @@ func TestReplayedCallbackAtAnotherReplica(t *testing.T) {
 		t.Errorf("replayed callback at another replica = %d; want 400 saying it was already used\n%s", p.StatusCode, p.Body)
 	}
 	for _, ck := range p.Cookies() {
-		if ck.Name == "oidcgate" && ck.MaxAge >= 0 {
+		if ck.Name == sessionCookie && ck.MaxAge >= 0 {
 			t.Errorf("replayed callback set a session cookie")
 		}
 	}
@@ -556,7 +556,7 @@ func TestSignInSessionIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := session.NewStore(session.StoreOptions{Name: "oidcgate", Lifetime: time.Hour, Secure: true, Codec: codec})
+	sessions := session.NewStore(session.StoreOptions{Name: sessionCookie, Lifetime: time.Hour, Secure: true, Codec: codec})
 	decode := func(cookie string) *session.Session {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodGet, c.public+"/Administration/", nil)
