@@ -37,7 +37,7 @@ func newCallbackHarness(tb testing.TB) *callbackHarness {
 }
 
 // start builds a fresh server; the fuzz loop calls it again before the
-// server's replay guard could fill up.
+// login states kept by its successful sign-ins pile up.
 func (h *callbackHarness) start() {
 	if h.cancel != nil {
 		h.cancel()

@@ -9,7 +9,7 @@
 //   - sign-ins per second through the whole flow, one browser and 16 and 32
 //     in parallel, with oidcgate's CPU time per sign-in read from /proc;
 //   - oidcgate's resident memory after many distinct users have signed in,
-//     and the size of its replay guard;
+//     and the revocation marks it holds;
 //   - wrk against the bare proxy and oidcgate in turn (A B A B …) at several
 //     connection counts, over TLS and over plain HTTP.
 //
@@ -433,7 +433,7 @@ func (b *bench) signInRow(ctx context.Context, browsers int, d time.Duration, to
 }
 
 // memory signs many distinct users in, then reads oidcgate's resident
-// memory and the size of its replay guard.
+// memory and the revocation marks it holds.
 func (b *bench) memory(ctx context.Context) error {
 	progress("signing %d users in with 16 browsers", b.o.users)
 	fmt.Fprintf(b.out, "## Memory after %d distinct users\n\n", b.o.users)

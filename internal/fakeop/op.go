@@ -302,7 +302,7 @@ func (op *OP) AllowPostLogoutRedirect(uris ...string) {
 }
 
 // AllowCodeReuse makes the token endpoint redeem a code any number of times,
-// like a sloppy provider, so the relying party's own replay guard is tested.
+// like a sloppy provider, so the relying party's own single-use login states are tested.
 func (op *OP) AllowCodeReuse(allow bool) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
