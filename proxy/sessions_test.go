@@ -230,8 +230,22 @@ func TestSignOutEndsCopiedCookie(t *testing.T) {
 				d := c.refusedWithin(r, copied, 2*time.Second)
 				t.Logf("refused at another replica after %v", d)
 			}
+			// Signing out again and again with the copy writes no more marks.
+			for range 20 {
+				req, _ := http.NewRequest(http.MethodGet, c.public+"/Administration/oidcServices/signoutinitiation", nil)
+				req.Header.Set("Cookie", copied)
+				resp, err := first.client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
 			if n := metricValue(t, first, `oidcgate_revocations_total{source="signout"}`); n != 1 {
-				t.Errorf("oidcgate_revocations_total{source=\"signout\"} = %v; want 1", n)
+				t.Errorf("oidcgate_revocations_total{source=\"signout\"} = %v after one sign-out and 20 with its copy; want 1", n)
+			}
+			if n := metricValue(t, first, "oidcgate_store_marks"); n != 1 {
+				t.Errorf("oidcgate_store_marks = %v; want 1", n)
 			}
 			// The user signs in again: a new session, served everywhere.
 			_, again := c.signIn(first)

@@ -37,7 +37,9 @@ func (a *authFlow) signOut(w http.ResponseWriter, r *http.Request, st *site) {
 		return
 	}
 	sess, err := st.sessions.Load(r)
-	if err == nil {
+	if err == nil && !a.store.Revoked(sessionIdentity(sess)) {
+		// A session ended already gets no second mark: signing out again
+		// and again with one cookie must not grow the store.
 		a.revoke(r, st, sess)
 	}
 	st.sessions.Clear(w, r)

@@ -152,7 +152,9 @@ func (s *Server) openStore(cfg *config.Config) error {
 
 // storeRefuses reports whether users are refused now because the store
 // has been down longer than outage = "closed" allows.
-func (s *Server) storeRefuses() bool { return s.outage.Refuses(s.store.Health(), time.Now()) }
+func (s *Server) storeRefuses() bool {
+	return s.outage.Closed && s.outage.Refuses(s.store.Health(), time.Now())
+}
 
 // Close stops following the shared store. The server must not serve
 // after it.
