@@ -37,7 +37,7 @@ type gate struct {
 }
 
 // setup describes one test deployment; zero values give the defaults of
-// the contract.
+// the configuration reference (README and config.example.toml).
 type setup struct {
 	authMethod   string // GET | POST
 	tokenAuth    string // client_secret_basic | client_secret_post

@@ -13,7 +13,7 @@ type codecChoice struct {
 }
 
 // sessionCodec picks the cookie keys: [session] keys (first encodes, all
-// decode), or one key derived from the product's legacy key and
+// decode), or one key derived from a Cora SeQuence web.config's cookie key and
 // initialization vector, or a random key when neither is set.
 func sessionCodec(sc config.Session) (codecChoice, error) {
 	keys, generated, err := cookieKeys(sc)

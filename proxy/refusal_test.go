@@ -12,7 +12,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/testkit"
 )
 
-// assertRefused checks the contract's promise for a bad sign-in: a 4xx
+// assertRefused checks what oidcgate promises for a bad sign-in: a 4xx
 // page that says why, a log line naming the reason, no session, and
 // nothing forwarded with an identity.
 func (g *gate) assertRefused(b *browser, r *response, reason, words string) {

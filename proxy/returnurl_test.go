@@ -32,7 +32,7 @@ func TestSafeReturnURL(t *testing.T) {
 	}
 }
 
-// FuzzSafeReturnURL holds the property the contract promises: whatever the
+// FuzzSafeReturnURL holds the property oidcgate promises: whatever the
 // input, the result is a path on the same site.
 func FuzzSafeReturnURL(f *testing.F) {
 	for _, s := range []string{"/Administration/x", "//evil", `/\evil`, "https://evil", "/Administration/../x", "/Administration/%2e%2e/", "/Administration/?a=//b"} {
