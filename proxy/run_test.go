@@ -34,6 +34,24 @@ type running struct {
 	keyFile       string
 }
 
+// returned waits for Run to return after stop, and wants it to return nil
+// and to refuse new connections on the public listener.
+func (r *running) returned(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Run returned %v; want nil after a graceful stop", err)
+		}
+		r.done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(r.public, "https://"), time.Second); err == nil {
+		t.Error("the public listener still accepts connections after Run returned")
+	}
+}
+
 func startRun(t *testing.T, op *fakeoptest.OP, backendURL, extraTOML string) *running {
 	t.Helper()
 	return startRunWith(t, op, backendURL, extraTOML, nil, nil)
@@ -286,18 +304,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("in-flight request never finished")
 	}
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("Run returned %v; want nil after a graceful stop", err)
-		}
-		r.done <- nil // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(r.public, "https://"), time.Second); err == nil {
-		t.Error("new connections are still accepted after shutdown")
-	}
+	r.returned(t)
 }
 
 func TestLimits(t *testing.T) {

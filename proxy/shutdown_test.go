@@ -60,18 +60,7 @@ func TestShutdownDelay(t *testing.T) {
 	default:
 	}
 	close(elapse)
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("Run = %v; want nil", err)
-		}
-		r.done <- nil // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after the shutdown delay")
-	}
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(r.public, "https://"), time.Second); err == nil {
-		t.Error("the public listener still accepts connections after the shutdown delay")
-	}
+	r.returned(t)
 	if !strings.Contains(r.logs.String(), `"shutdown_delay":"7s"`) {
 		t.Errorf("no log line names the shutdown delay:\n%s", r.logs.String())
 	}
@@ -85,15 +74,7 @@ func TestShutdownDelayZeroClosesAtOnce(t *testing.T) {
 		}
 	})
 	r.stop()
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("Run = %v; want nil", err)
-		}
-		r.done <- nil
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	r.returned(t)
 }
 
 // TestHangupLooksAtCertificatesAndKeepsServing: SIGHUP never stops
