@@ -16,6 +16,7 @@ type header struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
 	X5t string `json:"x5t"`
+	Typ string `json:"typ"`
 }
 
 // parseHeader reads the protected header of a compact JWS, so the algorithm

@@ -58,7 +58,7 @@ type SigningOptions struct {
 	// current key).
 	None bool
 	// Header entries are set in the protected header last and may override
-	// anything, alg included.
+	// anything, alg included; a nil value removes the entry (typ).
 	Header map[string]any
 }
 
@@ -303,7 +303,33 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 	if mutate != nil {
 		mutate(claims)
 	}
+	return signClaims(s, key, current, claims)
+}
 
+// SignToken signs claims as they are, with the OP's keys, the way s says
+// (the zero value: the current key, as ID tokens are signed by default) and
+// a typ header of "JWT" unless s.Header says otherwise. Tests make logout
+// tokens, right and wrong, with it.
+func (op *OP) SignToken(claims map[string]any, s SigningOptions) (string, error) {
+	op.mu.Lock()
+	none := s.None || s.Algorithm == "none"
+	var key *signingKey
+	var err error
+	if !none {
+		key, err = op.keyForLocked(s)
+	}
+	current := op.keys[0]
+	op.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	return signClaims(s, key, current, cloneMap(claims))
+}
+
+// signClaims makes the JWS: signed by key, or unsigned (naming current)
+// when s asks for alg "none".
+func signClaims(s SigningOptions, key, current *signingKey, claims map[string]any) (string, error) {
+	none := s.None || s.Algorithm == "none"
 	// An HMAC key has no id of its own; an unsigned token names the
 	// published key, as a forger's would.
 	var kid, x5t string
@@ -328,6 +354,9 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 	}
 	for name, v := range s.Header {
 		header[name] = v
+		if v == nil { // a nil value leaves the entry out
+			delete(header, name)
+		}
 	}
 	if none {
 		return unsigned(header, claims)
@@ -349,11 +378,11 @@ func (op *OP) signIDToken(u *User, c *authCode, accessToken string) (string, err
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("fakeop: sign ID token: %w", err)
+		return "", fmt.Errorf("fakeop: sign token: %w", err)
 	}
 	token, err := jws.CompactSerialize()
 	if err != nil {
-		return "", fmt.Errorf("fakeop: sign ID token: %w", err)
+		return "", fmt.Errorf("fakeop: sign token: %w", err)
 	}
 	return token, nil
 }
