@@ -42,6 +42,10 @@ type Options struct {
 	// renewal of injected credential tokens (sessions and login states
 	// keep the system clock). Nil: time.Now.
 	Clock func() time.Time
+	// Store keeps revocation marks and single-use keys in place of the one
+	// [store] configures (tests give one that fails as they need). Nil:
+	// [store]'s.
+	Store store.Store
 }
 
 // Server is the proxy's public handler: it routes each request to its site
@@ -111,7 +115,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.openStore(cfg); err != nil {
+	if err := s.openStore(cfg, o.Store); err != nil {
 		return nil, err
 	}
 	s.auth = newAuthFlow(cfg, prov, codec.codec, s.store, m, log)
@@ -223,16 +227,18 @@ func (s *Server) newSite(cfg *config.Config, sc config.Site, transport http.Roun
 	}
 	a := cfg.Authentication
 	st := &site{
-		name:         sc.Name,
-		hostname:     strings.ToLower(base.Hostname()),
-		port:         base.Port(),
-		prefix:       base.Path,
-		signInPath:   sc.Resolve(a.LoginURL),
-		callbackPath: sc.Resolve("~/oidcServices/signinresponse"),
-		signOutPath:  sc.Resolve(a.LogoutURL),
-		deniedPath:   sc.Resolve(a.AccessDeniedURL),
-		baseURL:      base.String(),
-		upstream:     up,
+		name:             sc.Name,
+		hostname:         strings.ToLower(base.Hostname()),
+		port:             base.Port(),
+		prefix:           base.Path,
+		signInPath:       sc.Resolve(a.LoginURL),
+		callbackPath:     sc.Resolve("~/oidcServices/signinresponse"),
+		signOutPath:      sc.Resolve(a.LogoutURL),
+		deniedPath:       sc.Resolve(a.AccessDeniedURL),
+		backChannelPath:  sc.Resolve("~/oidcServices/backchannellogout"),
+		frontChannelPath: sc.Resolve("~/oidcServices/frontchannellogout"),
+		baseURL:          base.String(),
+		upstream:         up,
 	}
 	st.redirectURI = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: st.callbackPath}).String()
 	st.proxy = s.reverseProxy(st, transport)
@@ -341,6 +347,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) (*site, string
 		return st, s.auth.signInResponse(w, r, st)
 	case strings.EqualFold(r.URL.Path, st.signOutPath):
 		s.auth.signOut(w, r, st)
+	case strings.EqualFold(r.URL.Path, st.backChannelPath):
+		s.backChannelLogout(w, r, st)
+	case strings.EqualFold(r.URL.Path, st.frontChannelPath):
+		s.frontChannelLogout(w, r, st)
 	case strings.EqualFold(r.URL.Path, st.deniedPath):
 		accessDenied(w, r, st)
 	default:

@@ -20,6 +20,7 @@ type site struct {
 	prefix   string // "/Administration/", as configured
 
 	signInPath, callbackPath, signOutPath, deniedPath string
+	backChannelPath, frontChannelPath                 string
 	redirectURI                                       string // absolute callback URL registered at the provider
 	baseURL                                           string
 

@@ -124,12 +124,16 @@ func (w *storeWatch) warn(err error) {
 	w.log.Warn("store: unreachable; serving with the revocations this replica knows, and checking login states here only", "error", msg)
 }
 
-// openStore opens the configured store with metrics and outage logging.
-func (s *Server) openStore(cfg *config.Config) error {
-	w := &storeWatch{log: s.log, metrics: s.metrics}
-	st, err := OpenStore(cfg, w.hooks())
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+// openStore opens the configured store with metrics and outage logging,
+// or takes given (Options.Store) as it is.
+func (s *Server) openStore(cfg *config.Config, given store.Store) error {
+	st := given
+	if st == nil {
+		w := &storeWatch{log: s.log, metrics: s.metrics}
+		var err error
+		if st, err = OpenStore(cfg, w.hooks()); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	s.store = st
 	s.outage = StoreOutage(cfg)
