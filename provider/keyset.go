@@ -38,7 +38,10 @@ type keySet struct {
 	flights singleflight.Group // one fetch of each kind at a time, shared by its callers
 }
 
-var errRateLimited = errors.New("forced key refresh skipped: one ran moments ago")
+var (
+	errRateLimited = errors.New("forced key refresh skipped: one ran moments ago")
+	errLocalKeys   = errors.New("the keys are configured locally and cannot be refreshed")
+)
 
 // snapshot returns the current keys and the generation they belong to.
 func (s *keySet) snapshot() ([]key, uint64, bool) {
@@ -66,7 +69,7 @@ func (s *keySet) set(keys []key) {
 // started less than minForced ago.
 func (s *keySet) refresh(ctx context.Context, forced bool, seen uint64) error {
 	if s.fetch == nil {
-		return errors.New("the keys are configured locally and cannot be refreshed")
+		return errLocalKeys
 	}
 	if _, gen, _ := s.snapshot(); forced && gen != seen {
 		return nil
@@ -184,7 +187,7 @@ func (s *keySet) verify(ctx context.Context, raw string) ([]byte, Reason, error)
 		return payload, "", nil
 	case h.named() && len(cands) == 0:
 		err = fmt.Errorf("no key with kid %q or x5t %q among the %d keys from %s", h.Kid, h.X5t, len(keys), s.source)
-		if refreshErr != nil && !errors.Is(refreshErr, errRateLimited) {
+		if refreshErr != nil && !errors.Is(refreshErr, errRateLimited) && !errors.Is(refreshErr, errLocalKeys) {
 			// The key may well exist: the provider could not be asked.
 			return nil, ReasonKeysUnavailable, fmt.Errorf("%w (%w)", err, refreshErr)
 		}
