@@ -19,6 +19,7 @@ import (
 	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/session"
+	"github.com/oidcgate/oidcgate/store"
 )
 
 // gate is oidcgate between a test OP and a recording backend, as a browser
@@ -68,6 +69,8 @@ type setup struct {
 	// forcedKeyRefresh is proxy.Options.ForcedKeyRefresh: 0 = 10 s.
 	forcedKeyRefresh time.Duration
 	clock            func() time.Time // proxy.Options.Clock; nil = time.Now
+	// store makes proxy.Options.Store from the configuration; nil: [store].
+	store func(cfg *config.Config) store.Store
 }
 
 const testClientID, testClientSecret = "oidcgate-test", "s3cret-Value/with+chars"
@@ -126,6 +129,10 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 	if s.beforeStart != nil {
 		s.beforeStart(g.op)
 	}
+	var st store.Store
+	if s.store != nil {
+		st = s.store(cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	handler := slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
@@ -135,6 +142,7 @@ func (g *gate) start(s setup, client *http.Client, wait bool) {
 		OutboundClient:   client,
 		ForcedKeyRefresh: s.forcedKeyRefresh,
 		Clock:            s.clock,
+		Store:            st,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
