@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +17,8 @@ import (
 	"github.com/oidcgate/oidcgate/config"
 	"github.com/oidcgate/oidcgate/internal/fakeop"
 	"github.com/oidcgate/oidcgate/internal/fakeop/fakeoptest"
+	"github.com/oidcgate/oidcgate/internal/redistest"
+	"github.com/oidcgate/oidcgate/internal/testkit"
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/proxy"
 	"github.com/oidcgate/oidcgate/store"
@@ -382,4 +388,199 @@ func (s unreachableStore) Reserve(ctx context.Context, key string, ttl time.Dura
 		return err
 	}
 	return store.ErrUnavailable
+}
+
+// frontChannel loads the front-channel logout page in b, as the
+// provider's iframe does.
+func (g *gate) frontChannel(b *browser, query url.Values) *response {
+	g.t.Helper()
+	target := g.url + "/Administration/oidcServices/FrontChannelLogout"
+	if query != nil {
+		target += "?" + query.Encode()
+	}
+	return b.Do(http.MethodGet, target, nil, nil)
+}
+
+func TestFrontChannelLogout(t *testing.T) {
+	g := newGate(t, setup{opOptions: fakeop.Options{Users: []fakeop.User{sidUser()}}})
+	opOrigin := strings.TrimSuffix(g.op.Endpoints().Authorization, "/authorize")
+	if u, err := url.Parse(g.op.Endpoints().Authorization); err == nil {
+		opOrigin = u.Scheme + "://" + u.Host
+	}
+	assertPage := func(t *testing.T, r *response) {
+		t.Helper()
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "Signed out") {
+			t.Fatalf("front-channel logout = %d: %s", r.StatusCode, r.Body)
+		}
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("Cache-Control = %q; want no-store", got)
+		}
+		csp := r.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors "+opOrigin+";") && !strings.HasSuffix(csp, "frame-ancestors "+opOrigin) {
+			t.Errorf("Content-Security-Policy = %q; want frame-ancestors %s and nothing else", csp, opOrigin)
+		}
+		if r.Header.Get("X-Frame-Options") != "" {
+			t.Errorf("X-Frame-Options %q would stop the provider's iframe", r.Header.Get("X-Frame-Options"))
+		}
+	}
+	tests := []struct {
+		name  string
+		query url.Values
+		ends  bool
+	}{
+		{"iss and sid", url.Values{"iss": {g.op.Issuer()}, "sid": {opSID}}, true},
+		{"sid alone", url.Values{"sid": {opSID}}, true},
+		{"another iss", url.Values{"iss": {"https://evil.example.com"}, "sid": {opSID}}, false},
+		{"another sid", url.Values{"iss": {g.op.Issuer()}, "sid": {"someone-else"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := g.browser()
+			g.signedIn(b, "/Administration/")
+			// The provider's iframe: another browser context, no cookie.
+			assertPage(t, g.frontChannel(newBrowserOn(t, g.op.Client()), tt.query))
+			if ended := !g.reachesBackend(b); ended != tt.ends {
+				t.Fatalf("session ended = %v; want %v", ended, tt.ends)
+			}
+			again := g.browser()
+			g.signedIn(again, "/Administration/")
+			if !g.reachesBackend(again) {
+				t.Fatal("a sign-in after the logout does not work")
+			}
+		})
+	}
+	t.Run("only a cookie", func(t *testing.T) {
+		b, other, copied := g.browser(), g.browser(), g.browser()
+		g.signedIn(b, "/Administration/")
+		g.signedIn(other, "/Administration/")
+		site, _ := url.Parse(g.url + "/Administration/")
+		copied.Jar.SetCookies(site, b.Jar.Cookies(site))
+		assertPage(t, g.frontChannel(b, nil))
+		if g.reachesBackend(b) {
+			t.Error("the browser's session outlived its front-channel logout")
+		}
+		if g.reachesBackend(copied) {
+			t.Error("a copy of the cookie taken before the logout still works")
+		}
+		if !g.reachesBackend(other) {
+			t.Error("another browser's session of the same user ended")
+		}
+	})
+	t.Run("no cookie, no sid", func(t *testing.T) {
+		b := g.browser()
+		g.signedIn(b, "/Administration/")
+		assertPage(t, g.frontChannel(newBrowserOn(t, g.op.Client()), nil))
+		if !g.reachesBackend(b) {
+			t.Error("a logout naming no session ended one")
+		}
+	})
+	t.Run("POST is 405", func(t *testing.T) {
+		r := newBrowserOn(t, g.op.Client()).Do(http.MethodPost, g.url+"/Administration/oidcservices/frontchannellogout", url.Values{"sid": {opSID}}, nil)
+		if r.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("POST = %d; want 405", r.StatusCode)
+		}
+	})
+	logs := g.logs.String()
+	for _, want := range []string{`"channel":"front"`, `"reason":"issuer"`, `"reason":"no_session"`, `"outcome":"ended"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no logout log line with %s", want)
+		}
+	}
+}
+
+// TestLogoutMetrics: each logout that writes a mark is counted by its
+// source.
+func TestLogoutMetrics(t *testing.T) {
+	g := newGate(t, setup{})
+	backend := newRecorder(t)
+	r := startRun(t, g.op, backend.URL, "")
+	waitRunReady(t, r)
+	b := g.browser()
+	b.Client.Transport = r.client.Transport
+	c := logoutClaims(g)
+	delete(c, "sid")
+	if p := b.Do(http.MethodPost, r.public+"/Administration/oidcServices/backchannellogout", url.Values{"logout_token": {signLogout(t, g.op, c, fakeop.SigningOptions{})}}, nil); p.StatusCode != http.StatusOK {
+		t.Fatalf("back-channel = %d: %s", p.StatusCode, p.Body)
+	}
+	b.Do(http.MethodPost, r.public+"/Administration/oidcServices/backchannellogout", url.Values{"logout_token": {"bad"}}, nil)
+	for range 2 {
+		b.Do(http.MethodGet, r.public+"/Administration/oidcServices/frontchannellogout?sid=s1", nil, nil)
+	}
+	_, metrics := r.get(t, r.admin+"/metrics")
+	for _, want := range []string{
+		`oidcgate_revocations_total{source="backchannel"} 1`,
+		`oidcgate_revocations_total{source="frontchannel"} 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grep(metrics, "revocations"))
+		}
+	}
+}
+
+// TestBackChannelLogoutReplicas: two replicas sharing a real Redis. A
+// logout token's jti is single use across both, and the mark written at
+// one ends the session at the other.
+func TestBackChannelLogoutReplicas(t *testing.T) {
+	redis := redistest.Start(t, redistest.Options{})
+	shared := func(cfg *config.Config) store.Store {
+		st, err := proxy.OpenStore(cfg, store.Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := testkit.Until(5*time.Second, st.Ready); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	s := setup{
+		tokenAuth: "client_secret_basic",
+		opOptions: fakeop.Options{Users: []fakeop.User{sidUser()}},
+		extra:     fmt.Sprintf("[store]\nkind = \"redis\"\nurl = %q\n", redis.URL),
+		store:     shared,
+	}
+	g := newGate(t, s)
+	cfg, err := config.Parse([]byte(g.configTOML(s)), "replica.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	replica, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), OutboundClient: g.op.Client(), Store: shared(cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, replica)
+	atReplica := func(token string) int {
+		req := httptest.NewRequest(http.MethodPost, g.url+"/Administration/oidcServices/backchannellogout", strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		replica.ServeHTTP(w, req)
+		return w.Code
+	}
+
+	b := g.browser()
+	g.signedIn(b, "/Administration/")
+	tok := signLogout(t, g.op, logoutClaims(g), fakeop.SigningOptions{})
+	if code := atReplica(tok); code != http.StatusOK {
+		t.Fatalf("logout at the replica = %d; want 200", code)
+	}
+	if err := testkit.Until(2*time.Second, func() error {
+		if g.reachesBackend(b) {
+			return errors.New("the session still reaches the backend")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("a logout at one replica did not end the session at the other: %v", err)
+	}
+
+	later := g.browser()
+	g.signedIn(later, "/Administration/")
+	assertLogoutError(t, g.backChannel(url.Values{"logout_token": {tok}}), http.StatusBadRequest, "used before")
+	if code := atReplica(tok); code != http.StatusBadRequest {
+		t.Errorf("the token again at the replica = %d; want 400", code)
+	}
+	if !g.reachesBackend(later) {
+		t.Fatal("a replayed logout token ended a later session")
+	}
 }
