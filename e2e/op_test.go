@@ -56,6 +56,12 @@ type OPClient struct {
 
 	JWKS       *jose.JSONWebKeySet `json:"jwks,omitempty"`        // private_key_jwt: the client's public keys
 	GrantTypes []string            `json:"grant_types,omitempty"` // default authorization_code only
+
+	// BackchannelLogoutURI receives a logout token when the user signs out
+	// at the provider; with BackchannelLogoutSessionRequired the token (and
+	// every ID token) carries the provider's sid.
+	BackchannelLogoutURI             string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool   `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // BasicClient is registered for client_secret_basic; its ID tokens are RS256.
@@ -85,7 +91,7 @@ type OPOptions struct {
 
 // OPEvent is one JSON line the provider printed.
 type OPEvent struct {
-	Event            string `json:"event"` // listening | token | login | end_session
+	Event            string `json:"event"` // listening | token | login | end_session | backchannel
 	Issuer           string `json:"issuer,omitempty"`
 	ClientID         string `json:"client_id,omitempty"`
 	AuthMethod       string `json:"auth_method,omitempty"`       // token: client_secret_basic | client_secret_post | private_key_jwt | client_secret_jwt | several joined by "+" | none
@@ -93,7 +99,8 @@ type OPEvent struct {
 	GrantType        string `json:"grant_type,omitempty"`
 	Status           int    `json:"status,omitempty"`
 	Username         string `json:"username,omitempty"` // login
-	OK               bool   `json:"ok,omitempty"`       // login: the password was right
+	OK               bool   `json:"ok,omitempty"`       // login: the password was right; backchannel: the relying party answered 200
+	Error            string `json:"error,omitempty"`    // backchannel: why it failed
 }
 
 // OP is a running oidc-provider.
@@ -143,6 +150,9 @@ func StartOP(t testing.TB, o OPOptions) *OP {
 	op := &OP{Cert: o.Cert}
 	cmd := exec.Command(node, "--unhandled-rejections=strict", "server.js", cfgFile)
 	cmd.Dir = dir
+	// Back-channel logout tokens go from node to the relying party, which
+	// serves the same test certificate.
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+o.Cert.CertFile)
 	cmd.Stderr = lockedWriter{op}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -269,6 +279,9 @@ func (op *OP) TokenRequests() []OPEvent { return op.filter("token") }
 
 // Logins returns the sign-in form submissions so far, in order.
 func (op *OP) Logins() []OPEvent { return op.filter("login") }
+
+// Backchannels returns the back-channel logouts sent so far.
+func (op *OP) Backchannels() []OPEvent { return op.filter("backchannel") }
 
 // EndSessions returns the completed sign-outs so far.
 func (op *OP) EndSessions() []OPEvent { return op.filter("end_session") }

@@ -14,7 +14,8 @@
 //                   "redirect_uris", "post_logout_redirect_uris",
 //                   "id_token_signed_response_alg",
 //                   "jwks",         // private_key_jwt: the client's public keys
-//                   "grant_types" } // default ["authorization_code"]
+//                   "grant_types",  // default ["authorization_code"]
+//                   "backchannel_logout_uri", "backchannel_logout_session_required" }
 //   }
 //
 // stdout carries one JSON object per line, for the tests to assert on:
@@ -22,6 +23,9 @@
 //   {"event":"token","client_id":…,"auth_method":…,"registered_method":…,"status":…}
 //   {"event":"login","username":…,"ok":…}      each sign-in form submission
 //   {"event":"end_session"}                     each completed sign-out
+//   {"event":"backchannel","client_id":…,"ok":…,"error":…}  each back-channel logout sent
+// The provider posts back-channel logout tokens from this process: it trusts
+// the relying party's certificate through NODE_EXTRA_CA_CERTS.
 // oidc-provider itself may print plain-text notices there too; readers skip them.
 
 import { randomBytes } from 'node:crypto';
@@ -142,6 +146,9 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
       // For clients registered with grant_types client_credentials: machine
       // to machine tokens, as oidcgate's [[credentials]] request them.
       clientCredentials: { enabled: true },
+      // Clients registered with a backchannel_logout_uri get a logout token
+      // when the user signs out here; sids go into ID tokens for them.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         // Sign-out needs no click: the form is submitted with logout=yes, which
@@ -155,6 +162,13 @@ ${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><butto
           ctx.body = page('Signed out', '<h1 id="signed-out">You are signed out.</h1>');
         },
       },
+    },
+    // The library refuses to post to loopback addresses (its guard against
+    // server-side request forgery), and every relying party here is on
+    // 127.0.0.1: outgoing requests go without that guard, in tests only.
+    fetch(url, options) {
+      const { dispatcher, ...rest } = options;
+      return globalThis.fetch(url, rest);
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
@@ -182,6 +196,10 @@ ${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><butto
     });
   });
   provider.on('end_session.success', () => event({ event: 'end_session' }));
+  provider.on('backchannel.success', (ctx, client) => event({ event: 'backchannel', client_id: client.clientId, ok: true }));
+  provider.on('backchannel.error', (ctx, err, client) => event({
+    event: 'backchannel', client_id: client.clientId, ok: false, error: String(err?.message ?? err),
+  }));
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
 
   const providerCallback = provider.callback();
