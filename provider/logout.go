@@ -35,11 +35,12 @@ const (
 // every session of Subject.
 type LogoutToken struct {
 	Issuer, Subject, SID string
-	// TokenID is the jti; the caller makes it single use until Until.
+	// TokenID is the jti; the caller makes it single use for Window.
 	TokenID string
-	// Until is when the token stops being accepted anyway (exp, or iat
-	// plus LogoutTokenAge, plus the clock skew).
-	Until time.Time
+	// Window is how much longer the token would be accepted (until exp,
+	// or iat plus LogoutTokenAge, plus the clock skew), by the provider's
+	// clock: the time its jti must stay used. At least a second.
+	Window time.Duration
 }
 
 // LogoutError is every error VerifyLogout returns.
@@ -154,7 +155,7 @@ func (p *Provider) checkLogoutClaims(c claims.Claims) (LogoutToken, error) {
 		return refuse(ReasonNonce, errors.New("a logout token must not carry a nonce (is this an ID token?)"))
 	}
 	iss, _ := c["iss"].(string)
-	return LogoutToken{Issuer: iss, Subject: sub, SID: sid, TokenID: jti, Until: until}, nil
+	return LogoutToken{Issuer: iss, Subject: sub, SID: sid, TokenID: jti, Window: max(until.Sub(now), time.Second)}, nil
 }
 
 // timeClaim reads a NumericDate claim; ok is false when it is absent.

@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/oidcgate/oidcgate/provider"
 	"github.com/oidcgate/oidcgate/store"
@@ -66,7 +65,7 @@ func (s *Server) backChannel(w http.ResponseWriter, r *http.Request) logoutOutco
 		writeLogoutError(w, http.StatusBadRequest, "invalid_request", "The logout token failed a check ("+reason+").")
 		return logoutOutcome{outcome: "refused", reason: reason}
 	}
-	if err := s.store.Reserve(ctx, logoutTokenKey(tok), time.Until(tok.Until)); errors.Is(err, store.ErrTaken) {
+	if err := s.store.Reserve(ctx, logoutTokenKey(tok), tok.Window); errors.Is(err, store.ErrTaken) {
 		writeLogoutError(w, http.StatusBadRequest, "invalid_request", "The logout token was used before (jti).")
 		return logoutOutcome{outcome: "refused", reason: "replayed"}
 	} else if err != nil && !errors.Is(err, store.ErrUnavailable) {

@@ -349,6 +349,16 @@ func TestBackChannelLogoutAnswers(t *testing.T) {
 			t.Error("the repeated token is not logged as replayed")
 		}
 	})
+	t.Run("times by oidcgate's clock", func(t *testing.T) {
+		ahead := time.Now().Add(time.Hour)
+		g := newGate(t, setup{clock: func() time.Time { return time.Now().Add(time.Hour) }})
+		c := logoutClaims(g) // iat: an hour old by the gate's clock
+		assertLogoutError(t, g.backChannel(url.Values{"logout_token": {signLogout(t, g.op, c, fakeop.SigningOptions{})}}), http.StatusBadRequest, "expired")
+		c["iat"], c["jti"] = ahead.Unix(), rand.Text()
+		if r := g.backChannel(url.Values{"logout_token": {signLogout(t, g.op, c, fakeop.SigningOptions{})}}); r.StatusCode != http.StatusOK {
+			t.Fatalf("a token issued now by the gate's clock = %d: %s", r.StatusCode, r.Body)
+		}
+	})
 	t.Run("store unreachable is 503, ends the session here", func(t *testing.T) {
 		s := setup{opOptions: fakeop.Options{Users: []fakeop.User{sidUser()}}, store: func(cfg *config.Config) store.Store {
 			o, _, err := proxy.StoreOptions(cfg, store.Hooks{})
