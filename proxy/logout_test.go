@@ -532,22 +532,10 @@ func TestLogoutMetrics(t *testing.T) {
 // one ends the session at the other.
 func TestBackChannelLogoutReplicas(t *testing.T) {
 	redis := redistest.Start(t, redistest.Options{})
-	shared := func(cfg *config.Config) store.Store {
-		st, err := proxy.OpenStore(cfg, store.Hooks{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := testkit.Until(5*time.Second, st.Ready); err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
 	s := setup{
 		tokenAuth: "client_secret_basic",
 		opOptions: fakeop.Options{Users: []fakeop.User{sidUser()}},
 		extra:     fmt.Sprintf("[store]\nkind = \"redis\"\nurl = %q\n", redis.URL),
-		store:     shared,
 	}
 	g := newGate(t, s)
 	cfg, err := config.Parse([]byte(g.configTOML(s)), "replica.toml")
@@ -556,10 +544,11 @@ func TestBackChannelLogoutReplicas(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	replica, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), OutboundClient: g.op.Client(), Store: shared(cfg)})
+	replica, err := proxy.New(ctx, proxy.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), OutboundClient: g.op.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { replica.Close() })
 	waitReady(t, replica)
 	atReplica := func(token string) int {
 		req := httptest.NewRequest(http.MethodPost, g.url+"/Administration/oidcServices/backchannellogout", strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
