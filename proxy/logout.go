@@ -138,6 +138,12 @@ func (s *Server) frontChannel(w http.ResponseWriter, r *http.Request, st *site) 
 		return logoutOutcome{outcome: "ignored", reason: "issuer"}
 	case sid != "":
 		m = store.ProviderMark(ep.Issuer, sid)
+	case crossSite(r, st):
+		// No sid, and sent from another site: a link or form there, since
+		// the provider's cross-site iframe carries no SameSite=Lax cookie.
+		// Ending the session would let any page sign users out.
+		writeHTML(w, http.StatusOK, csp, frontChannelPage("Nothing was signed out: this request came from another site."))
+		return logoutOutcome{outcome: "ignored", reason: "cross_site"}
 	default:
 		// No sid: the session of the browser that loaded the page.
 		sess, err := st.sessions.Load(r)

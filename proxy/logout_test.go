@@ -476,6 +476,23 @@ func TestFrontChannelLogout(t *testing.T) {
 			t.Error("another browser's session of the same user ended")
 		}
 	})
+	t.Run("only a cookie, from a link on another site", func(t *testing.T) {
+		b := g.browser()
+		g.signedIn(b, "/Administration/")
+		target := g.url + "/Administration/oidcServices/FrontChannelLogout"
+		for _, h := range []http.Header{
+			{"Sec-Fetch-Site": {"cross-site"}, "Sec-Fetch-Dest": {"document"}},
+			{"Origin": {"https://attacker.example"}},
+		} {
+			r := b.Do(http.MethodGet, target, nil, h)
+			if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "Nothing was signed out") {
+				t.Errorf("cross-site front-channel logout with %v = %d %q; want 200 saying nothing ended", h, r.StatusCode, r.Body)
+			}
+		}
+		if !g.reachesBackend(b) {
+			t.Error("a link on another site ended the session through the front-channel logout")
+		}
+	})
 	t.Run("no cookie, no sid", func(t *testing.T) {
 		b := g.browser()
 		g.signedIn(b, "/Administration/")
@@ -491,7 +508,7 @@ func TestFrontChannelLogout(t *testing.T) {
 		}
 	})
 	logs := g.logs.String()
-	for _, want := range []string{`"channel":"front"`, `"reason":"issuer"`, `"reason":"no_session"`, `"outcome":"ended"`} {
+	for _, want := range []string{`"channel":"front"`, `"reason":"issuer"`, `"reason":"no_session"`, `"reason":"cross_site"`, `"outcome":"ended"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("no logout log line with %s", want)
 		}
